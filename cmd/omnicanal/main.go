@@ -1,0 +1,140 @@
+// Command omnicanal is the Omnicanal server and its tools.
+//
+//	omnicanal dev      start everything for development: a private Postgres under
+//	                   the data folder (unless DATABASE_URL is set), migrations,
+//	                   demo data on first run, and the server
+//	omnicanal serve    serve the API, admin and web assets (production)
+//	omnicanal migrate  apply pending database migrations
+//	omnicanal seed     load the demo data set (idempotent)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/omnicanal/omnicanal/commerce/demo"
+	"github.com/omnicanal/omnicanal/migrations"
+)
+
+const usage = `usage: omnicanal <command> [flags]
+
+commands:
+  dev      start everything for development (private Postgres, migrations, demo data, server)
+  serve    serve the API, admin and web assets; needs DATABASE_URL and a migrated schema
+  migrate  apply pending database migrations (needs DATABASE_URL)
+  seed     load the demo data set, idempotent (needs DATABASE_URL)
+
+flags: --addr (OMNICANAL_ADDR), --data-dir (OMNICANAL_DATA_DIR); the README lists every setting.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "omnicanal:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, args := args[0], args[1:]
+	cfg, err := loadConfig(cmd == "dev", args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case "dev":
+		return runDev(ctx, cfg, log, stdout)
+	case "serve":
+		return runServe(ctx, cfg, log, nil)
+	case "migrate":
+		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return migrate(ctx, pool, log) })
+	case "seed":
+		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return seed(ctx, pool, log) })
+	default:
+		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func withPool(ctx context.Context, cfg Config, f func(*pgxpool.Pool) error) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (for a private development database use `omnicanal dev`)")
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	return f(pool)
+}
+
+// runServe serves until ctx ends. It refuses an out-of-date schema: code
+// running against tables it does not expect fails in ways far harder to see.
+func runServe(ctx context.Context, cfg Config, log *slog.Logger, started func(net.Addr)) error {
+	return withPool(ctx, cfg, func(pool *pgxpool.Pool) error {
+		pending, err := migrations.Pending(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			return fmt.Errorf("the database schema is out of date (%d migration(s) pending, first %s): run `omnicanal migrate`", len(pending), pending[0].Name)
+		}
+		log.Info("starting", "config", cfg)
+		return serveHTTP(ctx, cfg, newHandler(cfg, pool, log), log, started)
+	})
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	applied, err := migrations.Up(ctx, pool)
+	for _, name := range applied {
+		log.Info("migration applied", "name", name)
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("schema up to date", "version", migrations.Latest())
+	return nil
+}
+
+func seed(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	pending, err := migrations.Pending(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return errors.New("the database schema is out of date: run `omnicanal migrate` first")
+	}
+	sum, err := demo.Seed(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	log.Info("demo data loaded", "locations", sum.Locations, "channels", sum.Channels,
+		"products", sum.Products, "variants", sum.Variants, "prices", sum.Prices, "stock_levels", sum.StockLevels)
+	return nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/omnicanal/omnicanal/admin"
+	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/demo"
+	"github.com/omnicanal/omnicanal/commerce/inventory"
+	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/graph"
+	"github.com/omnicanal/omnicanal/internal/reqid"
+	"github.com/omnicanal/omnicanal/migrations"
+	"github.com/omnicanal/omnicanal/web"
+)
+
+// newHandler wires every HTTP route of the server.
+func newHandler(cfg Config, pool *pgxpool.Pool, log *slog.Logger) http.Handler {
+	svc := graph.Services{
+		Channels:  channel.NewService(pool),
+		Locations: location.NewService(pool),
+		Catalog:   catalog.NewService(pool),
+		Inventory: inventory.NewService(pool),
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", graph.NewHandler(svc, graph.Options{
+		Limits:        cfg.GraphQL,
+		Introspection: cfg.GraphiQL,
+		Logger:        log,
+	}))
+	if cfg.GraphiQL {
+		mux.Handle("GET /graphiql", web.GraphiQL("/graphql", map[string]string{graph.ChannelKeyHeader: demo.KeyWebEU}))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context(), pool); err != nil {
+			log.WarnContext(r.Context(), "not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("/admin/", http.StripPrefix("/admin", admin.Handler()))
+	mux.Handle("/", web.Static())
+	return reqid.Middleware(accessLog(log, recoverHTTP(log, mux)))
+}
+
+// ready reports whether this instance can serve: the database answers and
+// its schema is the one this build expects.
+func ready(ctx context.Context, pool *pgxpool.Pool) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := pool.Ping(ctx); err != nil {
+		return errors.New("database unreachable")
+	}
+	pending, err := migrations.Pending(ctx, pool)
+	if err != nil {
+		return errors.New("cannot read the schema version")
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("schema out of date: %d migration(s) pending", len(pending))
+	}
+	return nil
+}
+
+// serveHTTP runs the HTTP server until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, lets requests in flight finish within
+// the shutdown timeout and closes websockets.
+func serveHTTP(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, started func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	// Hijacked connections (websockets) are not tracked by Shutdown; their
+	// contexts derive from base, which is cancelled when shutdown starts.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(cancelBase)
+	if started != nil {
+		started(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach Hijack for websockets.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		// The query string is left out: it may carry a GraphQL query with
+		// variables a shopper typed.
+		log.LogAttrs(r.Context(), slog.LevelDebug, "http", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", reqid.FromContext(r.Context())))
+	})
+}
+
+// recoverHTTP answers a panic outside GraphQL (which recovers its own) with
+// a bare 500, logged with its stack, instead of dropping the connection.
+func recoverHTTP(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "http: panic", "panic", fmt.Sprint(v),
+					"request_id", reqid.FromContext(r.Context()), "stack", string(debug.Stack()))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

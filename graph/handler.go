@@ -1,0 +1,123 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/graph/generated"
+)
+
+// ChannelKeyHeader names the sales channel of a request.
+const ChannelKeyHeader = "X-Channel-Key"
+
+// Limits protect the server from expensive or oversized operations.
+type Limits struct {
+	MaxComplexity int           // summed field cost, lists weighted by `first`
+	MaxDepth      int           // nesting of fields, introspection excluded
+	MaxTokens     int           // lexer tokens in one document
+	MaxBodyBytes  int64         // request body size
+	Timeout       time.Duration // one query or mutation, end to end
+}
+
+// Options configure the GraphQL handler.
+type Options struct {
+	Limits
+	Introspection bool // allow __schema / __type queries (on in development)
+	Logger        *slog.Logger
+}
+
+// NewHandler returns the /graphql HTTP handler: GET and POST as the
+// GraphQL-over-HTTP specification says, and the graphql-transport-ws
+// websocket protocol for subscriptions.
+func NewHandler(svc Services, opts Options) http.Handler {
+	cfg := generated.Config{Resolvers: &Resolver{Services: svc}}
+	setComplexity(&cfg.Complexity)
+	srv := handler.New(generated.NewExecutableSchema(cfg))
+
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		PayloadReadLimit:      &opts.MaxBodyBytes,
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+			// Websocket clients authenticate with keys and tokens in the
+			// connection_init payload, never with cookies, so a page on
+			// another origin (a storefront's own domain) gains nothing
+			// it could not get with its own key.
+			OriginPatterns: []string{"*"},
+		}},
+		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			key, _ := payload[ChannelKeyHeader].(string)
+			if key == "" {
+				key, _ = payload["channelKey"].(string)
+			}
+			if key == "" {
+				return ctx, nil, nil // the HTTP middleware may have resolved the header
+			}
+			ch, err := svc.Channels.FindChannelByKey(ctx, key)
+			if err != nil {
+				return ctx, nil, err
+			}
+			return channel.NewContext(ctx, ch), nil, nil
+		},
+	})
+	srv.AddTransport(httpTransport{maxBodyBytes: opts.MaxBodyBytes})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(opts.MaxTokens)
+	if opts.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(channelGate{})
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		var cur commerce.Currency
+		if ch := channel.FromContext(ctx); ch != nil {
+			cur = ch.Currency
+		}
+		return next(withLoaders(ctx, newLoaders(svc, cur)))
+	})
+	srv.SetErrorPresenter(presentError(opts.Logger))
+	srv.SetRecoverFunc(recoverPanic(opts.Logger))
+
+	return resolveChannel(svc.Channels, opts.Timeout, srv)
+}
+
+// resolveChannel reads the X-Channel-Key header into the request context.
+// A bad key is not rejected here but remembered: channelGate turns it into a
+// GraphQL error, so the client gets it in the shape it negotiated.
+func resolveChannel(channels *channel.Service, timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if r.Header.Get("Upgrade") == "" && timeout > 0 {
+			// Subscriptions live as long as the socket; everything else is
+			// bounded so a slow query cannot hold a connection forever.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		if key := r.Header.Get(ChannelKeyHeader); key != "" {
+			ch, err := channels.FindChannelByKey(ctx, key)
+			if err != nil {
+				ctx = context.WithValue(ctx, channelErrKey{}, err)
+			} else {
+				ctx = channel.NewContext(ctx, ch)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+type channelErrKey struct{}

@@ -1,0 +1,27 @@
+// Package graph is the public GraphQL API: the schema in schema/, thin
+// resolvers that convert input, call one service method and return, and the
+// HTTP plumbing (transport, limits, errors, channel resolution).
+package graph
+
+//go:generate go tool gqlgen generate
+
+import (
+	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/inventory"
+	"github.com/omnicanal/omnicanal/commerce/location"
+)
+
+// Services are the domain services the API calls.
+type Services struct {
+	Channels  *channel.Service
+	Locations *location.Service
+	Catalog   *catalog.Service
+	Inventory *inventory.Service
+}
+
+// Resolver is the root resolver; it holds no request state (that lives in
+// the per-request loaders), so one instance serves every request.
+type Resolver struct {
+	Services
+}
