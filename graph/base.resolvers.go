@@ -19,7 +19,7 @@ func (r *channelResolver) Store(ctx context.Context, obj *channel.Channel) (*loc
 	if obj.LocationID == nil {
 		return nil, nil
 	}
-	return loadersFrom(ctx).locationByID.Load(ctx, *obj.LocationID)
+	return loadersFrom(ctx).locations.get(ctx, *obj.LocationID)
 }
 
 // Amount is the resolver for the amount field.

@@ -21,11 +21,14 @@ func (r *productResolver) Variants(ctx context.Context, obj *catalog.Product, fi
 	if err != nil {
 		return nil, err
 	}
-	vs, err := loadersFrom(ctx).variantsByProduct.Load(ctx, obj.ID)
+	l := loadersFrom(ctx)
+	vs, err := l.variantsByProduct.Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return vs[:min(n, len(vs))], nil
+	vs = vs[:min(n, len(vs))]
+	l.prefetchVariantFields(ctx, vs)
+	return vs, nil
 }
 
 // PriceRange is the resolver for the priceRange field.
@@ -77,18 +80,14 @@ func (r *productVariantResolver) StoreAvailability(ctx context.Context, obj *cat
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]commerce.ID, len(levels))
-	for i, lv := range levels {
-		ids[i] = lv.LocationID
-	}
-	locs, err := l.locationByID.LoadAll(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
 	var out []model.StoreAvailability
-	for i, loc := range locs {
+	for _, lv := range levels {
+		loc, err := l.locations.get(ctx, lv.LocationID)
+		if err != nil {
+			return nil, err
+		}
 		if loc != nil && loc.Kind == location.Store {
-			out = append(out, model.StoreAvailability{Store: loc, QuantityAvailable: levels[i].Available()})
+			out = append(out, model.StoreAvailability{Store: loc, QuantityAvailable: lv.Available()})
 		}
 	}
 	return out, nil
@@ -117,6 +116,7 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string)
 	if err != nil {
 		return nil, err
 	}
+	loadersFrom(ctx).prefetchProducts(ctx, page.Products)
 	conn := &model.ProductConnection{
 		Nodes:    page.Products,
 		PageInfo: &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: afterHandle != ""},

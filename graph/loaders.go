@@ -2,8 +2,11 @@ package graph
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/omnicanal/omnicanal/commerce"
@@ -21,17 +24,24 @@ type loaders struct {
 	priceRangeByProduct *dataloadgen.Loader[commerce.ID, *catalog.PriceRange]
 	priceByVariant      *dataloadgen.Loader[commerce.ID, *catalog.Price]
 	stockByVariant      *dataloadgen.Loader[commerce.ID, []inventory.Level]
-	locationByID        *dataloadgen.Loader[commerce.ID, *location.Location]
+	locations           *locationSet
+
+	// variantWants records which variant fields a product listing selects,
+	// so the variants batch can queue their loads at once.
+	variantWants atomic.Uint32
 }
 
-// loaderWait is how long a loader collects keys before it queries. Resolvers
-// of one level of the response run concurrently, so a short wait gathers them.
-const loaderWait = time.Millisecond
+// What a query wants of variants, as bits of loaders.variantWants.
+const (
+	wantPrice uint32 = 1 << iota
+	wantStock
+)
+
+// loaderWait is how long a loader collects keys before it queries.
+const loaderWait = 2 * time.Millisecond
 
 func newLoaders(s Services, cur commerce.Currency) *loaders {
-	return &loaders{
-		variantsByProduct: many(s.Catalog.FindVariantsByProductIDs,
-			func(v catalog.Variant) commerce.ID { return v.ProductID }),
+	l := &loaders{
 		priceRangeByProduct: one(func(ctx context.Context, ids []commerce.ID) ([]catalog.PriceRange, error) {
 			return s.Catalog.FindPriceRangesByProductIDs(ctx, ids, cur)
 		}, func(r catalog.PriceRange) commerce.ID { return r.ProductID }),
@@ -40,9 +50,117 @@ func newLoaders(s Services, cur commerce.Currency) *loaders {
 		}, func(p catalog.Price) commerce.ID { return p.VariantID }),
 		stockByVariant: many(s.Inventory.FindLevelsByVariantIDs,
 			func(l inventory.Level) commerce.ID { return l.VariantID }),
-		locationByID: one(s.Locations.FindLocationsByIDs,
-			func(l location.Location) commerce.ID { return l.ID }),
+		locations: &locationSet{svc: s.Locations},
 	}
+	l.variantsByProduct = many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
+		vs, err := s.Catalog.FindVariantsByProductIDs(ctx, ids)
+		if err == nil {
+			// Still inside the batch: no variant resolver runs yet, so
+			// every variant's price and stock key joins one batch.
+			l.queueVariantFields(ctx, vs, l.variantWants.Load())
+		}
+		return vs, err
+	}, func(v catalog.Variant) commerce.ID { return v.ProductID })
+	return l
+}
+
+// Loaders batch the keys that arrive within loaderWait of each other, and
+// goroutine scheduling can spread a thousand variant resolvers over longer
+// than that, which would cost extra queries growing with the page. So the
+// resolver of a list queues the loads its items will need, in one go,
+// before any item resolver runs: the batches then hold every key whatever
+// the scheduling, and item resolvers only hit the cache.
+
+// prefetchProducts queues, for a page of products, the variants and price
+// ranges the query selects, and notes what it selects of the variants.
+func (l *loaders) prefetchProducts(ctx context.Context, ps []catalog.Product) {
+	top := graphql.CollectFieldsCtx(ctx, nil)
+	product := append(children(ctx, top, "nodes"), children(ctx, children(ctx, top, "edges"), "node")...)
+	ids := make([]commerce.ID, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	if len(ids) == 0 {
+		return
+	}
+	for _, f := range product {
+		switch f.Name {
+		case "priceRange":
+			l.priceRangeByProduct.LoadAllThunk(ctx, ids)
+		case "variants":
+			l.variantWants.Or(variantWants(children(ctx, product, "variants")))
+			l.variantsByProduct.LoadAllThunk(ctx, ids)
+		}
+	}
+}
+
+// prefetchVariantFields queues the prices and stock of the variants a
+// Product.variants resolver returns, when the query selects them. For a
+// listing, prefetchProducts has done it already and this hits the cache.
+func (l *loaders) prefetchVariantFields(ctx context.Context, vs []catalog.Variant) {
+	l.queueVariantFields(ctx, vs, variantWants(graphql.CollectFieldsCtx(ctx, nil)))
+}
+
+func (l *loaders) queueVariantFields(ctx context.Context, vs []catalog.Variant, wants uint32) {
+	if wants == 0 || len(vs) == 0 {
+		return
+	}
+	ids := make([]commerce.ID, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	if wants&wantPrice != 0 {
+		l.priceByVariant.LoadAllThunk(ctx, ids)
+	}
+	if wants&wantStock != 0 {
+		l.stockByVariant.LoadAllThunk(ctx, ids)
+	}
+}
+
+func variantWants(fields []graphql.CollectedField) uint32 {
+	var w uint32
+	for _, f := range fields {
+		switch f.Name {
+		case "price", "compareAtPrice":
+			w |= wantPrice
+		case "quantityAvailable", "storeAvailability":
+			w |= wantStock
+		}
+	}
+	return w
+}
+
+// children returns the fields selected below every field called name.
+func children(ctx context.Context, fields []graphql.CollectedField, name string) []graphql.CollectedField {
+	var out []graphql.CollectedField
+	for _, f := range fields {
+		if f.Name == name {
+			out = append(out, graphql.CollectFields(graphql.GetOperationContext(ctx), f.Selections, nil)...)
+		}
+	}
+	return out
+}
+
+// locationSet reads every location once per operation, when first needed.
+// There are tens of them, so one small query beats batching by id, and it
+// cannot be split into several batches by goroutine scheduling.
+type locationSet struct {
+	svc  *location.Service
+	once sync.Once
+	byID map[commerce.ID]*location.Location
+	err  error
+}
+
+func (s *locationSet) get(ctx context.Context, id commerce.ID) (*location.Location, error) {
+	s.once.Do(func() {
+		var all []location.Location
+		all, s.err = s.svc.FindLocations(ctx, location.Filter{})
+		s.byID = make(map[commerce.ID]*location.Location, len(all))
+		for i := range all {
+			s.byID[all[i].ID] = &all[i]
+		}
+	})
+	return s.byID[id], s.err
 }
 
 // one builds a loader whose fetch returns at most one row per key; a key

@@ -8,8 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/omnicanal/omnicanal/commerce"
 )
 
 // Service reads locations.
@@ -56,20 +54,6 @@ func (s *Service) FindLocations(ctx context.Context, f Filter) ([]Location, erro
 			locs[i].DistanceKm = &d
 		}
 		slices.SortStableFunc(locs, func(a, b Location) int { return cmp.Compare(*a.DistanceKm, *b.DistanceKm) })
-	}
-	return locs, nil
-}
-
-// FindLocationsByIDs returns the locations with the given ids, in no
-// particular order; unknown ids are left out. It backs the per-request loader.
-func (s *Service) FindLocationsByIDs(ctx context.Context, ids []commerce.ID) ([]Location, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM locations WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("location.FindLocationsByIDs: %w", err)
-	}
-	locs, err := collect(rows)
-	if err != nil {
-		return nil, fmt.Errorf("location.FindLocationsByIDs: %w", err)
 	}
 	return locs, nil
 }
