@@ -104,10 +104,10 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 
 func (c Config) validate() error {
 	var errs []error
-	if c.Addr == "" {
+	if strings.TrimSpace(c.Addr) == "" {
 		errs = append(errs, errors.New("OMNICANAL_ADDR must not be empty"))
 	}
-	if c.DataDir == "" {
+	if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("OMNICANAL_DATA_DIR must not be empty"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
