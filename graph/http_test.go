@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/graph"
@@ -177,5 +178,14 @@ func TestIntrospection(t *testing.T) {
 	r = on.post(t, "", `{ __schema { queryType { name } } channel { name } }`, nil)
 	if r.code() != "CHANNEL_REQUIRED" {
 		t.Errorf("mixed introspection without channel: %s", r.Raw)
+	}
+}
+
+// A request that outlives its timeout is stopped and told so with a code.
+func TestRequestTimeout(t *testing.T) {
+	s := newServer(t, services(demoDB(t)), func(o *graph.Options) { o.Timeout = time.Nanosecond })
+	r := s.post(t, demo.KeyWebEU, `{ products { nodes { handle } } }`, nil)
+	if r.code() != "TIMEOUT" || r.Status >= 500 {
+		t.Fatalf("got %d %s", r.Status, r.Raw)
 	}
 }
