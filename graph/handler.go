@@ -14,7 +14,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/graph/generated"
 )
@@ -83,11 +82,7 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(channelGate{})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		var cur commerce.Currency
-		if ch := channel.FromContext(ctx); ch != nil {
-			cur = ch.Currency
-		}
-		return next(withLoaders(ctx, newLoaders(svc, cur)))
+		return next(withLoaders(ctx, newLoaders(svc, channel.FromContext(ctx))))
 	})
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))

@@ -11,13 +11,23 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/graph/generated"
+	"github.com/omnicanal/omnicanal/graph/model"
 )
 
 // setComplexity weighs list fields by how many items they may return, so
 // that products(first: 100) { variants(first: 100) { … } } costs what it
 // would make the server do, not one unit per field.
 func setComplexity(c *generated.ComplexityRoot) {
-	c.Query.Products = func(child int, first *int, _ *string) int { return listCost(child, first, 20) }
+	c.Query.Products = func(child int, first *int, _ *string, _ *model.ProductFilter, _ *model.ProductSortKey, _ *bool) int {
+		return listCost(child, first, 20)
+	}
+	c.Category.Products = func(child int, first *int, _ *string, _ *model.ProductSortKey, _ *bool) int {
+		return listCost(child, first, 20)
+	}
+	c.Collection.Products = func(child int, first *int, _ *string, _ *model.ProductSortKey, _ *bool) int {
+		return listCost(child, first, 20)
+	}
+	c.ProductVariant.Availability = func(child int, _ location.Point, first *int) int { return listCost(child, first, 5) }
 	c.Query.Stores = func(child int, _ *location.Point, _ *bool, first *int, _ *string) int {
 		return listCost(child, first, 20)
 	}

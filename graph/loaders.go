@@ -11,6 +11,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
 )
@@ -24,7 +25,12 @@ type loaders struct {
 	priceRangeByProduct *dataloadgen.Loader[commerce.ID, *catalog.PriceRange]
 	priceByVariant      *dataloadgen.Loader[commerce.ID, *catalog.Price]
 	stockByVariant      *dataloadgen.Loader[commerce.ID, []inventory.Level]
-	locations           *locationSet
+	optionsByProduct    *dataloadgen.Loader[commerce.ID, []catalog.Option]
+	mediaByProduct      *dataloadgen.Loader[commerce.ID, []catalog.Media]
+	categoriesByProduct *dataloadgen.Loader[commerce.ID, []catalog.ProductCategory]
+	productByID         *dataloadgen.Loader[commerce.ID, *catalog.Product]
+	locations           *index[location.Location]
+	categories          *index[catalog.Category]
 
 	// variantWants records which variant fields a product listing selects,
 	// so the variants batch can queue their loads at once.
@@ -40,7 +46,14 @@ const (
 // loaderWait is how long a loader collects keys before it queries.
 const loaderWait = 2 * time.Millisecond
 
-func newLoaders(s Services, cur commerce.Currency) *loaders {
+func newLoaders(s Services, ch *channel.Channel) *loaders {
+	var (
+		cur       commerce.Currency
+		channelID commerce.ID
+	)
+	if ch != nil {
+		cur, channelID = ch.Currency, ch.ID
+	}
 	l := &loaders{
 		priceRangeByProduct: one(func(ctx context.Context, ids []commerce.ID) ([]catalog.PriceRange, error) {
 			return s.Catalog.FindPriceRangesByProductIDs(ctx, ids, cur)
@@ -50,7 +63,19 @@ func newLoaders(s Services, cur commerce.Currency) *loaders {
 		}, func(p catalog.Price) commerce.ID { return p.VariantID }),
 		stockByVariant: many(s.Inventory.FindLevelsByVariantIDs,
 			func(l inventory.Level) commerce.ID { return l.VariantID }),
-		locations: &locationSet{svc: s.Locations},
+		optionsByProduct: many(s.Catalog.FindOptionsByProductIDs,
+			func(o catalog.Option) commerce.ID { return o.ProductID }),
+		mediaByProduct: many(s.Catalog.FindMediaByProductIDs,
+			func(m catalog.Media) commerce.ID { return m.ProductID }),
+		categoriesByProduct: many(s.Catalog.FindCategoryLinksByProductIDs,
+			func(c catalog.ProductCategory) commerce.ID { return c.ProductID }),
+		productByID: one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Product, error) {
+			return s.Catalog.FindProductsByIDs(ctx, channelID, ids)
+		}, func(p catalog.Product) commerce.ID { return p.ID }),
+		locations: newIndex(func(ctx context.Context) ([]location.Location, error) {
+			return s.Locations.FindLocations(ctx, location.Filter{})
+		}, func(l location.Location) commerce.ID { return l.ID }),
+		categories: newIndex(s.Catalog.FindCategories, func(c catalog.Category) commerce.ID { return c.ID }),
 	}
 	l.variantsByProduct = many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
 		vs, err := s.Catalog.FindVariantsByProductIDs(ctx, ids)
@@ -87,6 +112,12 @@ func (l *loaders) prefetchProducts(ctx context.Context, ps []catalog.Product) {
 		switch f.Name {
 		case "priceRange":
 			l.priceRangeByProduct.LoadAllThunk(ctx, ids)
+		case "options":
+			l.optionsByProduct.LoadAllThunk(ctx, ids)
+		case "media":
+			l.mediaByProduct.LoadAllThunk(ctx, ids)
+		case "categories":
+			l.categoriesByProduct.LoadAllThunk(ctx, ids)
 		case "variants":
 			l.variantWants.Or(variantWants(children(ctx, product, "variants")))
 			l.variantsByProduct.LoadAllThunk(ctx, ids)
@@ -123,7 +154,7 @@ func variantWants(fields []graphql.CollectedField) uint32 {
 		switch f.Name {
 		case "price", "compareAtPrice":
 			w |= wantPrice
-		case "quantityAvailable", "storeAvailability":
+		case "quantityAvailable", "quantityAvailableHere", "storeAvailability", "availability":
 			w |= wantStock
 		}
 	}
@@ -141,26 +172,45 @@ func children(ctx context.Context, fields []graphql.CollectedField, name string)
 	return out
 }
 
-// locationSet reads every location once per operation, when first needed.
-// There are tens of them, so one small query beats batching by id, and it
-// cannot be split into several batches by goroutine scheduling.
-type locationSet struct {
-	svc  *location.Service
+// index reads a small table whole, once per operation, when first needed.
+// Locations and categories are tens of rows: one small query beats batching
+// by id, and it cannot be split into several batches by goroutine scheduling.
+type index[T any] struct {
+	fetch func(context.Context) ([]T, error)
+	key   func(T) commerce.ID
+
 	once sync.Once
-	byID map[commerce.ID]*location.Location
+	all  []T
+	byID map[commerce.ID]*T
 	err  error
 }
 
-func (s *locationSet) get(ctx context.Context, id commerce.ID) (*location.Location, error) {
-	s.once.Do(func() {
-		var all []location.Location
-		all, s.err = s.svc.FindLocations(ctx, location.Filter{})
-		s.byID = make(map[commerce.ID]*location.Location, len(all))
-		for i := range all {
-			s.byID[all[i].ID] = &all[i]
+func newIndex[T any](fetch func(context.Context) ([]T, error), key func(T) commerce.ID) *index[T] {
+	return &index[T]{fetch: fetch, key: key}
+}
+
+func (x *index[T]) load(ctx context.Context) error {
+	x.once.Do(func() {
+		x.all, x.err = x.fetch(ctx)
+		x.byID = make(map[commerce.ID]*T, len(x.all))
+		for i := range x.all {
+			x.byID[x.key(x.all[i])] = &x.all[i]
 		}
 	})
-	return s.byID[id], s.err
+	return x.err
+}
+
+// get returns the row with that id, or nil.
+func (x *index[T]) get(ctx context.Context, id commerce.ID) (*T, error) {
+	if err := x.load(ctx); err != nil {
+		return nil, err
+	}
+	return x.byID[id], nil
+}
+
+// list returns every row, in the order the fetch gave them.
+func (x *index[T]) list(ctx context.Context) ([]T, error) {
+	return x.all, x.load(ctx)
 }
 
 // one builds a loader whose fetch returns at most one row per key; a key

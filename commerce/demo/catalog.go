@@ -39,9 +39,18 @@ type Product struct {
 	Title       string
 	Description string
 	Brand       string
-	ProductType string // used as the category
+	ProductType string // e.g. "Baskets"; Category files it in the tree
 	Status      string // "active", "draft" or "archived"
-	Variants    []Variant
+	// Category is the handle of the leaf category the product belongs to.
+	Category string
+	// Attributes are shown on the product page (AttrMaterial, AttrCare…).
+	Attributes map[string]string
+	Options    []ProductOption // Couleur, then Taille
+	Media      []Media
+	// Channels are the publishable keys of the channels the product is
+	// published on, in the order Channels lists them.
+	Channels []string
+	Variants []Variant
 }
 
 // Variant is one demo variant: one colour in one size.
@@ -54,6 +63,8 @@ type Variant struct {
 	Options   []Option
 	Position  int
 	Prices    []Price // EUR, then CAD
+	// WeightGrams is the shipping weight: the pair, for footwear.
+	WeightGrams int
 }
 
 // Option is one option value of a variant. A variant has two, in display
@@ -362,6 +373,9 @@ type spec struct {
 	sizes   []string
 	price   int64 // EUR minor units, before any sale
 	salePct int   // percent off, 0 when not on sale
+	// featured marks the hand-written products, which the fixed facts
+	// describe.
+	featured bool
 }
 
 func (s *spec) title() string { return s.kind.title + " " + s.model }
@@ -399,10 +413,13 @@ func featured() []spec {
 }
 
 // generateProducts returns the featured products, then the generated ones,
-// category by category.
-func generateProducts() []Product {
+// category by category, with the spec of each.
+func generateProducts() ([]Product, []spec) {
 	rng := rand.New(rand.NewPCG(seedCatalog, 1))
 	specs := featured()
+	for i := range specs {
+		specs[i].featured = true
+	}
 	taken := make(map[string]bool) // titles already used; only looked up, never ranged over
 	for _, s := range specs {
 		taken[s.title()] = true
@@ -455,6 +472,7 @@ func generateProducts() []Product {
 	products := make([]Product, len(specs))
 	handles := make(map[string]bool)
 	barcode := 0
+	details := rand.New(rand.NewPCG(seedDetails, 3))
 	for i, s := range specs {
 		p := &products[i]
 		p.Handle = uniqueHandle(handles, slug(s.title()))
@@ -481,8 +499,9 @@ func generateProducts() []Product {
 				})
 			}
 		}
+		dress(p, &s, details)
 	}
-	return products
+	return products, specs
 }
 
 // pickColours picks 2 to 4 distinct colours (2 or 3 mostly, as most shops

@@ -1,7 +1,9 @@
 // Package demo is the demo data set of Omnicanal: Maison Sentier, an invented
 // French and Canadian apparel and footwear retailer with four stores, two
 // warehouses, web, mobile, kiosk and POS channels, and a catalog of about 240
-// products with their variants, prices in EUR and CAD and stock per location.
+// products with their variants, prices in EUR and CAD and stock per location,
+// filed in a category tree and a few collections, with options, attributes,
+// weights, images and a publication per channel.
 //
 // The data is the same on every machine: it is generated from a fixed random
 // seed, and every id is a name-based UUID of a natural key (see ProductID and
@@ -34,9 +36,11 @@ func VariantID(sku string) commerce.ID { return uuid.NewSHA1(namespace, []byte("
 
 // Data is the whole demo data set, in the order it is written.
 type Data struct {
-	Locations []Location
-	Channels  []Channel
-	Products  []Product
+	Locations   []Location
+	Channels    []Channel
+	Categories  []Category // parents before children
+	Collections []Collection
+	Products    []Product
 	// Stock has one row per variant and location (zeros included), ordered
 	// by product, variant and then location as Locations lists them.
 	Stock []StockLevel
@@ -45,14 +49,27 @@ type Data struct {
 // Generate builds the demo data set. It is deterministic: every call returns
 // equal data, which the caller owns.
 func Generate() *Data {
-	locs := Locations()
-	products := generateProducts()
+	locs, channels := Locations(), Channels()
+	products, specs := generateProducts()
+	publish(products, specs, channels)
 	return &Data{
-		Locations: locs,
-		Channels:  Channels(),
-		Products:  products,
-		Stock:     generateStock(products, locs),
+		Locations:   locs,
+		Channels:    channels,
+		Categories:  Categories(),
+		Collections: generateCollections(products),
+		Products:    products,
+		Stock:       generateStock(products, locs),
 	}
+}
+
+// Product returns the product with the given handle, or nil.
+func (d *Data) Product(handle string) *Product {
+	for i := range d.Products {
+		if d.Products[i].Handle == handle {
+			return &d.Products[i]
+		}
+	}
+	return nil
 }
 
 // Variants returns every variant of the data set, in product order.

@@ -19,7 +19,7 @@ import (
 // and other packages' tests quote demo handles, SKUs, prices and stock, so a
 // change to the data must be deliberate: when it is, update this value and
 // check what quotes the data.
-const fingerprint = "204a0eff615e422ed0380ed5d254800d3b1066080a04b1a1d82dc93f23e042f8"
+const fingerprint = "c4b06e8d3b2d8a84b9aea56adb6c81889231ba955319eccfceab5321fc6abc9d"
 
 func TestGenerateIsDeterministic(t *testing.T) {
 	a, b := demo.Generate(), demo.Generate()
@@ -41,7 +41,26 @@ func TestGenerateReturnsFreshData(t *testing.T) {
 	a := demo.Generate()
 	a.Products[0].Variants[0].Prices[0].Amount = 1
 	a.Channels[0].Key = "changed"
-	if b := demo.Generate(); b.Products[0].Variants[0].Prices[0].Amount == 1 || b.Channels[0].Key == "changed" {
+	a.Categories[0].Name = "changed"
+	a.Collections[0].Products[0] = "changed"
+	a.Products[0].Attributes[demo.AttrMaterial] = "changed"
+	a.Products[0].Options[0].Values[0] = "changed"
+	// The channel groups are package variables; every product must get
+	// its own copy of its group.
+	for i := range a.Products {
+		for j := range a.Products[i].Channels {
+			a.Products[i].Channels[j] = "changed"
+		}
+	}
+	b := demo.Generate()
+	for _, p := range b.Products {
+		if slices.Contains(p.Channels, "changed") {
+			t.Fatalf("%s: changing the channels of one result of Generate changed the next one: %v", p.Handle, p.Channels)
+		}
+	}
+	if b.Products[0].Variants[0].Prices[0].Amount == 1 || b.Channels[0].Key == "changed" ||
+		b.Categories[0].Name == "changed" || b.Collections[0].Products[0] == "changed" ||
+		b.Products[0].Attributes[demo.AttrMaterial] == "changed" || b.Products[0].Options[0].Values[0] == "changed" {
 		t.Fatal("changing one result of Generate changed the next one")
 	}
 }

@@ -16,6 +16,9 @@ import (
 // the demo set are not counted.
 type Summary struct {
 	Locations, Channels, Products, Variants, Prices, StockLevels int
+
+	Categories, ProductCategories, Collections, CollectionProducts int
+	ProductOptions, Media, Publications                            int
 }
 
 // Seed loads the demo data set. Idempotent: running it again changes nothing
@@ -26,7 +29,9 @@ type Summary struct {
 // never resets a price or a stock level someone changed; a demo row someone
 // deleted comes back. Rows that would hang off a missing parent (a variant
 // whose product was skipped because its handle was taken by another product)
-// are skipped too, rather than failing the whole seed.
+// are skipped too, rather than failing the whole seed. Publication is
+// inserted the same way, so a database that migration 0002 backfilled (every
+// product on every channel) keeps its wider publication.
 //
 // Everything happens in one transaction: the data is copied into temporary
 // tables with COPY, then moved with INSERT … SELECT … ON CONFLICT DO NOTHING,
@@ -50,7 +55,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool) (Summary, error) {
 			}
 		}
 		return tx.QueryRow(ctx, countSQL).Scan(
-			&s.Locations, &s.Channels, &s.Products, &s.Variants, &s.Prices, &s.StockLevels)
+			&s.Locations, &s.Channels, &s.Products, &s.Variants, &s.Prices, &s.StockLevels,
+			&s.Categories, &s.ProductCategories, &s.Collections, &s.CollectionProducts,
+			&s.ProductOptions, &s.Media, &s.Publications)
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo.Seed: %w", err)
@@ -70,7 +77,14 @@ const countSQL = `SELECT
 	(SELECT count(*) FROM products JOIN demo_products USING (id)),
 	(SELECT count(*) FROM variants JOIN demo_variants USING (id)),
 	(SELECT count(*) FROM variant_prices JOIN demo_variant_prices USING (variant_id, currency_code)),
-	(SELECT count(*) FROM stock_levels JOIN demo_stock_levels USING (variant_id, location_id))`
+	(SELECT count(*) FROM stock_levels JOIN demo_stock_levels USING (variant_id, location_id)),
+	(SELECT count(*) FROM categories JOIN demo_categories USING (id)),
+	(SELECT count(*) FROM product_categories JOIN demo_product_categories USING (product_id, category_id)),
+	(SELECT count(*) FROM collections JOIN demo_collections USING (id)),
+	(SELECT count(*) FROM collection_products JOIN demo_collection_products USING (collection_id, product_id)),
+	(SELECT count(*) FROM product_options JOIN demo_product_options USING (product_id, position)),
+	(SELECT count(*) FROM product_media JOIN demo_product_media USING (id)),
+	(SELECT count(*) FROM product_publications JOIN demo_product_publications USING (product_id, channel_id))`
 
 // seedTable is the demo content of one table and how to move it in.
 type seedTable struct {
@@ -80,6 +94,11 @@ type seedTable struct {
 	// where keeps out rows whose parent row is missing; the temporary
 	// table is aliased t.
 	where string
+	// passes is how many times the insert runs (once when 0). A table that
+	// refers to itself, like the category tree, needs one pass per level:
+	// where sees only the rows that were there before the statement, so
+	// each pass adds the children of what the previous one inserted.
+	passes int
 }
 
 // load copies the rows into a temporary table shaped like the real one and
@@ -95,7 +114,12 @@ func (t *seedTable) load(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
 		return fmt.Errorf("%s: copy: %w", t.name, err)
 	}
-	cols := strings.Join(t.cols, ", ")
+	// Quoted, because product_options has a column named "values".
+	quoted := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	cols := strings.Join(quoted, ", ")
 	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s t", t.name, cols, cols, tmp)
 	if t.where != "" {
 		q += " WHERE " + t.where
@@ -103,8 +127,10 @@ func (t *seedTable) load(ctx context.Context, tx pgx.Tx) error {
 	// No conflict target: a clash on any unique key (id, code, handle, SKU,
 	// barcode…) means the row is already there and must be left alone.
 	q += " ON CONFLICT DO NOTHING"
-	if _, err := tx.Exec(ctx, q); err != nil {
-		return fmt.Errorf("%s: insert: %w", t.name, err)
+	for range max(t.passes, 1) {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: insert: %w", t.name, err)
+		}
 	}
 	return nil
 }
@@ -142,14 +168,72 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		channels.rows = append(channels.rows, []any{c.ID, c.Kind, c.Name, string(c.Currency), loc, c.Key})
 	}
 
+	categories := &seedTable{
+		name:  "categories",
+		cols:  []string{"id", "parent_id", "handle", "name", "position"},
+		where: "t.parent_id IS NULL OR EXISTS (SELECT 1 FROM categories c WHERE c.id = t.parent_id)",
+	}
+	depth := make(map[string]int) // by handle; parents come first
+	for _, c := range d.Categories {
+		var parent any // NULL for a root
+		if c.Parent != "" {
+			parent = CategoryID(c.Parent)
+		}
+		depth[c.Handle] = depth[c.Parent] + 1
+		categories.passes = max(categories.passes, depth[c.Handle])
+		categories.rows = append(categories.rows, []any{c.ID, parent, c.Handle, c.Name, c.Position})
+	}
+
+	collections := &seedTable{
+		name: "collections",
+		cols: []string{"id", "handle", "title", "description"},
+	}
+	collectionProducts := &seedTable{
+		name: "collection_products",
+		cols: []string{"collection_id", "product_id", "position"},
+		where: "EXISTS (SELECT 1 FROM collections c WHERE c.id = t.collection_id)" +
+			" AND EXISTS (SELECT 1 FROM products p WHERE p.id = t.product_id)",
+	}
+	for _, c := range d.Collections {
+		collections.rows = append(collections.rows, []any{c.ID, c.Handle, c.Title, c.Description})
+		for i, h := range c.Products {
+			collectionProducts.rows = append(collectionProducts.rows, []any{c.ID, ProductID(h), i + 1})
+		}
+	}
+
+	// products.version is left to its default: a seeded product is at its
+	// first version.
 	products := &seedTable{
 		name: "products",
-		cols: []string{"id", "handle", "title", "description", "brand", "product_type", "status"},
+		cols: []string{"id", "handle", "title", "description", "brand", "product_type", "status", "attributes"},
+	}
+	productCategories := &seedTable{
+		name: "product_categories",
+		cols: []string{"product_id", "category_id"},
+		where: "EXISTS (SELECT 1 FROM products p WHERE p.id = t.product_id)" +
+			" AND EXISTS (SELECT 1 FROM categories c WHERE c.id = t.category_id)",
+	}
+	onProduct := "EXISTS (SELECT 1 FROM products p WHERE p.id = t.product_id)"
+	options := &seedTable{
+		name:  "product_options",
+		cols:  []string{"product_id", "position", "name", "values"},
+		where: onProduct,
+	}
+	media := &seedTable{
+		name:  "product_media",
+		cols:  []string{"id", "product_id", "position", "url", "alt"},
+		where: onProduct,
+	}
+	publications := &seedTable{
+		name: "product_publications",
+		cols: []string{"product_id", "channel_id"},
+		where: onProduct +
+			" AND EXISTS (SELECT 1 FROM channels c WHERE c.id = t.channel_id)",
 	}
 	variants := &seedTable{
 		name:  "variants",
-		cols:  []string{"id", "product_id", "sku", "barcode", "title", "options", "position"},
-		where: "EXISTS (SELECT 1 FROM products p WHERE p.id = t.product_id)",
+		cols:  []string{"id", "product_id", "sku", "barcode", "title", "options", "position", "weight_grams"},
+		where: onProduct,
 	}
 	prices := &seedTable{
 		name:  "variant_prices",
@@ -157,13 +241,29 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		where: "EXISTS (SELECT 1 FROM variants v WHERE v.id = t.variant_id)",
 	}
 	for _, p := range d.Products {
-		products.rows = append(products.rows, []any{p.ID, p.Handle, p.Title, p.Description, p.Brand, p.ProductType, p.Status})
+		attrs, err := json.Marshal(p.Attributes)
+		if err != nil {
+			return nil, err
+		}
+		products.rows = append(products.rows, []any{p.ID, p.Handle, p.Title, p.Description, p.Brand, p.ProductType, p.Status, string(attrs)})
+		if p.Category != "" {
+			productCategories.rows = append(productCategories.rows, []any{p.ID, CategoryID(p.Category)})
+		}
+		for i, o := range p.Options {
+			options.rows = append(options.rows, []any{p.ID, i + 1, o.Name, o.Values})
+		}
+		for _, m := range p.Media {
+			media.rows = append(media.rows, []any{m.ID, p.ID, m.Position, m.URL, m.Alt})
+		}
+		for _, key := range p.Channels {
+			publications.rows = append(publications.rows, []any{p.ID, ChannelID(key)})
+		}
 		for _, v := range p.Variants {
 			opts, err := json.Marshal(v.Options)
 			if err != nil {
 				return nil, err
 			}
-			variants.rows = append(variants.rows, []any{v.ID, v.ProductID, v.SKU, v.Barcode, v.Title, string(opts), v.Position})
+			variants.rows = append(variants.rows, []any{v.ID, v.ProductID, v.SKU, v.Barcode, v.Title, string(opts), v.Position, v.WeightGrams})
 			for _, pr := range v.Prices {
 				var compareAt any // NULL when not on sale
 				if pr.CompareAtAmount != 0 {
@@ -184,5 +284,9 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		stock.rows = append(stock.rows, []any{s.VariantID, s.LocationID, s.OnHand})
 	}
 
-	return []*seedTable{locations, channels, products, variants, prices, stock}, nil
+	return []*seedTable{
+		locations, channels, categories, collections,
+		products, productCategories, options, media, publications, collectionProducts,
+		variants, prices, stock,
+	}, nil
 }

@@ -2,6 +2,8 @@ package demo_test
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,14 +24,26 @@ func seedDemo(ctx context.Context, pool *pgxpool.Pool) error {
 // wantSummary is what a seed of an empty database must report.
 func wantSummary() demo.Summary {
 	d := demo.Generate()
-	return demo.Summary{
+	s := demo.Summary{
 		Locations:   len(d.Locations),
 		Channels:    len(d.Channels),
 		Products:    len(d.Products),
 		Variants:    len(d.Variants()),
 		Prices:      2 * len(d.Variants()),
 		StockLevels: len(d.Stock),
+		Categories:  len(d.Categories),
+		Collections: len(d.Collections),
 	}
+	for _, c := range d.Collections {
+		s.CollectionProducts += len(c.Products)
+	}
+	for _, p := range d.Products {
+		s.ProductCategories++ // one leaf each
+		s.ProductOptions += len(p.Options)
+		s.Media += len(p.Media)
+		s.Publications += len(p.Channels)
+	}
+	return s
 }
 
 // tableCounts counts every row of the seeded tables, demo or not.
@@ -39,8 +53,14 @@ func tableCounts(t *testing.T, db *pgxpool.Pool) demo.Summary {
 	err := db.QueryRow(t.Context(), `SELECT
 		(SELECT count(*) FROM locations), (SELECT count(*) FROM channels),
 		(SELECT count(*) FROM products), (SELECT count(*) FROM variants),
-		(SELECT count(*) FROM variant_prices), (SELECT count(*) FROM stock_levels)`).Scan(
-		&s.Locations, &s.Channels, &s.Products, &s.Variants, &s.Prices, &s.StockLevels)
+		(SELECT count(*) FROM variant_prices), (SELECT count(*) FROM stock_levels),
+		(SELECT count(*) FROM categories), (SELECT count(*) FROM product_categories),
+		(SELECT count(*) FROM collections), (SELECT count(*) FROM collection_products),
+		(SELECT count(*) FROM product_options), (SELECT count(*) FROM product_media),
+		(SELECT count(*) FROM product_publications)`).Scan(
+		&s.Locations, &s.Channels, &s.Products, &s.Variants, &s.Prices, &s.StockLevels,
+		&s.Categories, &s.ProductCategories, &s.Collections, &s.CollectionProducts,
+		&s.ProductOptions, &s.Media, &s.Publications)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +90,10 @@ func TestSeedWritesTheGeneratedData(t *testing.T) {
 	db := commercetest.NewDB(t, commercetest.WithSeed("demo", seedDemo))
 	d := demo.Generate()
 
-	var want struct{ amounts, compareAts, onHand, positions int64 }
+	var want struct{ amounts, compareAts, onHand, positions, grams, mediaPositions, collectionPositions int64 }
 	for _, v := range d.Variants() {
 		want.positions += int64(v.Position)
+		want.grams += int64(v.WeightGrams)
 		for _, p := range v.Prices {
 			want.amounts += p.Amount
 			want.compareAts += p.CompareAtAmount
@@ -81,12 +102,25 @@ func TestSeedWritesTheGeneratedData(t *testing.T) {
 	for _, s := range d.Stock {
 		want.onHand += int64(s.OnHand)
 	}
+	for _, p := range d.Products {
+		for _, m := range p.Media {
+			want.mediaPositions += int64(m.Position)
+		}
+	}
+	for _, c := range d.Collections {
+		n := int64(len(c.Products))
+		want.collectionPositions += n * (n + 1) / 2
+	}
 	got := want
 	err := db.QueryRow(t.Context(), `SELECT
 		(SELECT sum(amount) FROM variant_prices),
 		(SELECT coalesce(sum(compare_at_amount), 0) FROM variant_prices),
 		(SELECT sum(on_hand) FROM stock_levels),
-		(SELECT sum(position) FROM variants)`).Scan(&got.amounts, &got.compareAts, &got.onHand, &got.positions)
+		(SELECT sum(position) FROM variants),
+		(SELECT sum(weight_grams) FROM variants),
+		(SELECT sum(position) FROM product_media),
+		(SELECT sum(position) FROM collection_products)`).Scan(&got.amounts, &got.compareAts, &got.onHand, &got.positions,
+		&got.grams, &got.mediaPositions, &got.collectionPositions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +164,82 @@ func TestSeedWritesTheGeneratedData(t *testing.T) {
 	if kioskStore != demo.CodeMontreal || currency != "CAD" {
 		t.Errorf("%s: store %s currency %s", demo.KeyKioskMontreal, kioskStore, currency)
 	}
+
+	// The running shoe's catalog rows, as a reader of migration 0002's
+	// tables will query them.
+	shoe := d.Product(demo.HandleRunningShoe)
+	var (
+		version       int64
+		attributes    map[string]string
+		optionNames   []string
+		colours       []string
+		categoryPath  []string
+		collections   []string
+		firstImageAlt string
+	)
+	err = db.QueryRow(t.Context(), `
+		SELECT p.version, p.attributes,
+		       (SELECT array_agg(name ORDER BY position) FROM product_options WHERE product_id = p.id),
+		       (SELECT "values" FROM product_options WHERE product_id = p.id AND name = 'Couleur'),
+		       (WITH RECURSIVE up AS (
+		            SELECT c.id, c.parent_id, c.handle, 1 AS depth FROM categories c
+		            JOIN product_categories pc ON pc.category_id = c.id WHERE pc.product_id = p.id
+		            UNION ALL
+		            SELECT c.id, c.parent_id, c.handle, up.depth + 1 FROM categories c JOIN up ON c.id = up.parent_id)
+		        SELECT array_agg(handle ORDER BY depth) FROM up),
+		       (SELECT array_agg(c.handle ORDER BY c.handle) FROM collection_products cp
+		         JOIN collections c ON c.id = cp.collection_id WHERE cp.product_id = p.id),
+		       (SELECT alt FROM product_media WHERE product_id = p.id AND position = 1)
+		FROM products p WHERE p.handle = $1`, demo.HandleRunningShoe).Scan(
+		&version, &attributes, &optionNames, &colours, &categoryPath, &collections, &firstImageAlt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version != 1 {
+		t.Errorf("%s: version %d, want the default 1", demo.HandleRunningShoe, version)
+	}
+	if !reflect.DeepEqual(attributes, shoe.Attributes) {
+		t.Errorf("%s: attributes %v, want %v", demo.HandleRunningShoe, attributes, shoe.Attributes)
+	}
+	if !slices.Equal(optionNames, []string{"Couleur", "Taille"}) || !slices.Equal(colours, shoe.Options[0].Values) {
+		t.Errorf("%s: options %v, colours %v", demo.HandleRunningShoe, optionNames, colours)
+	}
+	if !slices.Equal(categoryPath, []string{demo.CategoryRunning, demo.CategoryShoes}) {
+		t.Errorf("%s: category path %v", demo.HandleRunningShoe, categoryPath)
+	}
+	if !slices.Contains(collections, demo.CollectionRunning) {
+		t.Errorf("%s: collections %v, want %s among them", demo.HandleRunningShoe, collections, demo.CollectionRunning)
+	}
+	if firstImageAlt != shoe.Media[0].Alt {
+		t.Errorf("%s: first image alt %q", demo.HandleRunningShoe, firstImageAlt)
+	}
+
+	// Publication, channel by channel.
+	for _, c := range []struct {
+		handle, key string
+		want        bool
+	}{
+		{demo.HandleWebExclusive, demo.KeyWebEU, true},
+		{demo.HandleWebExclusive, demo.KeyKioskParis, false},
+		{demo.HandleWebExclusive, demo.KeyPOSParis, false},
+		{demo.HandleNotOnKiosk, demo.KeyPOSLyon, true},
+		{demo.HandleNotOnKiosk, demo.KeyKioskLyon, false},
+		{demo.HandleCanadaOnly, demo.KeyKioskMontreal, true},
+		{demo.HandleCanadaOnly, demo.KeyWebEU, false},
+		{demo.HandleRunningShoe, demo.KeyKioskParis, true},
+		{demo.HandleDraft, demo.KeyWebEU, false},
+	} {
+		var published bool
+		err := db.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM product_publications pp
+			JOIN products p ON p.id = pp.product_id JOIN channels c ON c.id = pp.channel_id
+			WHERE p.handle = $1 AND c.publishable_key = $2)`, c.handle, c.key).Scan(&published)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if published != c.want {
+			t.Errorf("%s published on %s: %v, want %v", c.handle, c.key, published, c.want)
+		}
+	}
 }
 
 // TestSeedKeepsChanges: a second seed must not undo what people did to the
@@ -139,36 +249,48 @@ func TestSeedKeepsChanges(t *testing.T) {
 	ctx := t.Context()
 	product, variant := demo.ProductID(demo.HandleRunningShoe), demo.VariantID(demo.SKUInLyonNotParis)
 	paris, web := demo.LocationID(demo.CodeParis), demo.ChannelID(demo.KeyWebEU)
-	for _, c := range []struct {
-		sql  string
-		args []any
+	running := demo.CollectionID(demo.CollectionRunning)
+	// Each change, then what reads it back as text once the seed ran again.
+	changes := []struct {
+		update, read string
+		args         []any
+		want         string
 	}{
-		{`UPDATE products SET title = 'Renamed' WHERE id = $1`, []any{product}},
-		{`UPDATE variant_prices SET amount = 100, compare_at_amount = NULL WHERE variant_id = $1 AND currency_code = 'EUR'`, []any{variant}},
-		{`UPDATE stock_levels SET on_hand = 99 WHERE variant_id = $1 AND location_id = $2`, []any{variant, paris}},
-		{`UPDATE channels SET name = 'Renamed' WHERE id = $1`, []any{web}},
-	} {
-		if tag, err := db.Exec(ctx, c.sql, c.args...); err != nil || tag.RowsAffected() != 1 {
-			t.Fatalf("%s: %v (%d rows)", c.sql, err, tag.RowsAffected())
+		{`UPDATE products SET title = 'Renamed' WHERE id = $1`,
+			`SELECT title FROM products WHERE id = $1`, []any{product}, "Renamed"},
+		{`UPDATE products SET attributes = '{"Matière": "Autre"}' WHERE id = $1`,
+			`SELECT attributes::text FROM products WHERE id = $1`, []any{product}, `{"Matière": "Autre"}`},
+		{`UPDATE variant_prices SET amount = 100, compare_at_amount = NULL WHERE variant_id = $1 AND currency_code = 'EUR'`,
+			`SELECT amount::text FROM variant_prices WHERE variant_id = $1 AND currency_code = 'EUR'`, []any{variant}, "100"},
+		{`UPDATE variants SET weight_grams = 1 WHERE id = $1`,
+			`SELECT weight_grams::text FROM variants WHERE id = $1`, []any{variant}, "1"},
+		{`UPDATE stock_levels SET on_hand = 99 WHERE variant_id = $1 AND location_id = $2`,
+			`SELECT on_hand::text FROM stock_levels WHERE variant_id = $1 AND location_id = $2`, []any{variant, paris}, "99"},
+		{`UPDATE channels SET name = 'Renamed' WHERE id = $1`,
+			`SELECT name FROM channels WHERE id = $1`, []any{web}, "Renamed"},
+		{`UPDATE categories SET name = 'Renamed' WHERE id = $1`,
+			`SELECT name FROM categories WHERE id = $1`, []any{demo.CategoryID(demo.CategoryRunning)}, "Renamed"},
+		{`UPDATE product_media SET alt = 'Renamed' WHERE id = $1`,
+			`SELECT alt FROM product_media WHERE id = $1`, []any{demo.MediaID(demo.HandleRunningShoe, 1)}, "Renamed"},
+		{`UPDATE collection_products SET position = 999 WHERE collection_id = $1 AND product_id = $2`,
+			`SELECT position::text FROM collection_products WHERE collection_id = $1 AND product_id = $2`, []any{running, product}, "999"},
+	}
+	for _, c := range changes {
+		if tag, err := db.Exec(ctx, c.update, c.args...); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s: %v (%d rows)", c.update, err, tag.RowsAffected())
 		}
 	}
 	if _, err := demo.Seed(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	var title, channel string
-	var amount, onHand int
-	err := db.QueryRow(ctx, `SELECT
-		(SELECT title FROM products WHERE id = $1),
-		(SELECT amount FROM variant_prices WHERE variant_id = $2 AND currency_code = 'EUR'),
-		(SELECT on_hand FROM stock_levels WHERE variant_id = $2 AND location_id = $3),
-		(SELECT name FROM channels WHERE id = $4)`,
-		product, variant, paris, web).Scan(&title, &amount, &onHand, &channel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if title != "Renamed" || amount != 100 || onHand != 99 || channel != "Renamed" {
-		t.Errorf("after a second seed: title %q, price %d, stock %d, channel %q; the seed undid a change",
-			title, amount, onHand, channel)
+	for _, c := range changes {
+		var got string
+		if err := db.QueryRow(ctx, c.read, c.args...).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("after a second seed, %s gives %q, want %q: the seed undid a change", c.read, got, c.want)
+		}
 	}
 }
 
@@ -178,34 +300,61 @@ func TestSeedKeepsChanges(t *testing.T) {
 func TestSeedSkipsTakenKeys(t *testing.T) {
 	db := commercetest.NewDB(t)
 	ctx := t.Context()
-	if _, err := db.Exec(ctx, `INSERT INTO products (id, handle, title) VALUES (gen_random_uuid(), $1, 'Mine')`,
-		demo.HandleRunningShoe); err != nil {
-		t.Fatal(err)
+	// A product that holds the running shoe's handle, and a category that
+	// holds the handle of Hauts, a middle node: its whole subtree must go.
+	for _, c := range []struct{ sql, handle string }{
+		{`INSERT INTO products (id, handle, title) VALUES (gen_random_uuid(), $1, 'Mine')`, demo.HandleRunningShoe},
+		{`INSERT INTO categories (id, handle, name) VALUES (gen_random_uuid(), $1, 'Mine')`, demo.CategoryTops},
+	} {
+		if _, err := db.Exec(ctx, c.sql, c.handle); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got, err := demo.Seed(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var shoe demo.Product
-	for _, p := range demo.Generate().Products {
-		if p.Handle == demo.HandleRunningShoe {
-			shoe = p
-		}
-	}
+	d := demo.Generate()
+	shoe := d.Product(demo.HandleRunningShoe)
 	want := wantSummary()
 	want.Products--
 	want.Variants -= len(shoe.Variants)
 	want.Prices -= 2 * len(shoe.Variants)
 	want.StockLevels -= len(shoe.Variants) * len(demo.Locations())
+	want.ProductCategories--
+	want.ProductOptions -= len(shoe.Options)
+	want.Media -= len(shoe.Media)
+	want.Publications -= len(shoe.Channels)
+	for _, c := range d.Collections {
+		if slices.Contains(c.Products, shoe.Handle) {
+			want.CollectionProducts--
+		}
+	}
+	lost := []string{demo.CategoryTops}
+	for _, c := range d.Categories {
+		if slices.Contains(lost, c.Parent) {
+			lost = append(lost, c.Handle)
+		}
+	}
+	want.Categories -= len(lost)
+	for _, p := range d.Products {
+		if p.Handle != shoe.Handle && slices.Contains(lost, p.Category) {
+			want.ProductCategories--
+		}
+	}
+	if len(lost) != 4 {
+		t.Errorf("Hauts and its subtree are %v, want 4 categories", lost)
+	}
 	if got != want {
 		t.Errorf("Seed reported %+v, want %+v", got, want)
 	}
-	var title string
-	if err := db.QueryRow(ctx, `SELECT title FROM products WHERE handle = $1`, demo.HandleRunningShoe).Scan(&title); err != nil {
+	var title, name string
+	if err := db.QueryRow(ctx, `SELECT (SELECT title FROM products WHERE handle = $1), (SELECT name FROM categories WHERE handle = $2)`,
+		demo.HandleRunningShoe, demo.CategoryTops).Scan(&title, &name); err != nil {
 		t.Fatal(err)
 	}
-	if title != "Mine" {
-		t.Errorf("the existing product became %q", title)
+	if title != "Mine" || name != "Mine" {
+		t.Errorf("the existing product became %q and the existing category %q", title, name)
 	}
 }
 

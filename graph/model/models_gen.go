@@ -3,10 +3,21 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/google/uuid"
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
 	"github.com/omnicanal/omnicanal/commerce/location"
 )
+
+type Attribute struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
 
 // Relay cursor pagination: where the current page sits.
 type PageInfo struct {
@@ -30,16 +41,30 @@ type PriceRange struct {
 	MaxVariantPrice *commerce.Money `json:"maxVariantPrice"`
 }
 
-type ProductConnection struct {
-	Edges      []ProductEdge     `json:"edges"`
-	Nodes      []catalog.Product `json:"nodes"`
-	PageInfo   *PageInfo         `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+type PriceRangeFilter struct {
+	// Decimal amount in the channel's currency, inclusive.
+	Min *string `json:"min,omitempty"`
+	// Decimal amount in the channel's currency, inclusive.
+	Max *string `json:"max,omitempty"`
 }
 
 type ProductEdge struct {
 	Cursor string           `json:"cursor"`
 	Node   *catalog.Product `json:"node"`
+}
+
+// Narrows a product listing. Every given criterion must hold; several
+// `options` must hold on the same variant (black AND size 42).
+type ProductFilter struct {
+	// Products in this category or any category below it.
+	CategoryID   *uuid.UUID `json:"categoryId,omitempty"`
+	CollectionID *uuid.UUID `json:"collectionId,omitempty"`
+	Brands       []string   `json:"brands,omitempty"`
+	// Products with at least one variant priced in the range.
+	Price   *PriceRangeFilter      `json:"price,omitempty"`
+	Options []catalog.OptionFilter `json:"options,omitempty"`
+	// Products with a variant in stock at this store.
+	AvailableInStore *uuid.UUID `json:"availableInStore,omitempty"`
 }
 
 type Query struct {
@@ -60,4 +85,69 @@ type StoreConnection struct {
 type StoreEdge struct {
 	Cursor string             `json:"cursor"`
 	Node   *location.Location `json:"node"`
+}
+
+type ProductSortKey string
+
+const (
+	// By handle (the default).
+	ProductSortKeyHandle ProductSortKey = "HANDLE"
+	ProductSortKeyTitle  ProductSortKey = "TITLE"
+	// By the lowest variant price in the channel's currency; unpriced products last.
+	ProductSortKeyPrice ProductSortKey = "PRICE"
+	// Most recently created first.
+	ProductSortKeyNewest ProductSortKey = "NEWEST"
+	// The collection's own order (only inside a collection).
+	ProductSortKeyCollectionDefault ProductSortKey = "COLLECTION_DEFAULT"
+)
+
+var AllProductSortKey = []ProductSortKey{
+	ProductSortKeyHandle,
+	ProductSortKeyTitle,
+	ProductSortKeyPrice,
+	ProductSortKeyNewest,
+	ProductSortKeyCollectionDefault,
+}
+
+func (e ProductSortKey) IsValid() bool {
+	switch e {
+	case ProductSortKeyHandle, ProductSortKeyTitle, ProductSortKeyPrice, ProductSortKeyNewest, ProductSortKeyCollectionDefault:
+		return true
+	}
+	return false
+}
+
+func (e ProductSortKey) String() string {
+	return string(e)
+}
+
+func (e *ProductSortKey) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProductSortKey(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProductSortKey", str)
+	}
+	return nil
+}
+
+func (e ProductSortKey) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProductSortKey) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProductSortKey) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -1,0 +1,88 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/graph/model"
+)
+
+var sortKeys = map[model.ProductSortKey]catalog.Sort{
+	model.ProductSortKeyHandle:            catalog.SortHandle,
+	model.ProductSortKeyTitle:             catalog.SortTitle,
+	model.ProductSortKeyPrice:             catalog.SortPrice,
+	model.ProductSortKeyNewest:            catalog.SortNewest,
+	model.ProductSortKeyCollectionDefault: catalog.SortCollection,
+}
+
+// productFilter converts the listing arguments every product connection
+// shares into the catalog's filter for the request's channel.
+func productFilter(ctx context.Context, first *int, after *string, in *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) (catalog.ProductFilter, error) {
+	ch, err := channel.Require(ctx)
+	if err != nil {
+		return catalog.ProductFilter{}, err
+	}
+	f := catalog.ProductFilter{ChannelID: ch.ID, Currency: ch.Currency, Reverse: reverse != nil && *reverse}
+	if f.First, err = pageSize(first, 20); err != nil {
+		return f, err
+	}
+	if after != nil {
+		f.After = *after
+	}
+	if sortKey != nil {
+		f.Sort = sortKeys[*sortKey]
+	}
+	if in == nil {
+		return f, nil
+	}
+	f.CategoryID, f.CollectionID, f.Brands, f.Options, f.AvailableAt = in.CategoryID, in.CollectionID, in.Brands, in.Options, in.AvailableInStore
+	if in.Price != nil {
+		for _, b := range []struct {
+			s   *string
+			dst **int64
+		}{{in.Price.Min, &f.PriceMin}, {in.Price.Max, &f.PriceMax}} {
+			if b.s == nil {
+				continue
+			}
+			m, err := commerce.ParseMoney(*b.s, ch.Currency)
+			if err != nil {
+				return f, commerce.InvalidInput("filter.price", "%q is not an amount in %s", *b.s, ch.Currency)
+			}
+			*b.dst = &m.Amount
+		}
+	}
+	return f, nil
+}
+
+// productConnection runs a listing and shapes it as a Relay connection.
+func (r *Resolver) productConnection(ctx context.Context, f catalog.ProductFilter) (*model.ProductConnection, error) {
+	page, err := r.Catalog.FindProducts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	loadersFrom(ctx).prefetchProducts(ctx, page.Products)
+	conn := &model.ProductConnection{
+		Nodes:    page.Products,
+		PageInfo: &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: f.After != ""},
+		Filter:   f,
+		Edges:    make([]model.ProductEdge, len(page.Products)),
+	}
+	for i := range page.Products {
+		conn.Edges[i] = model.ProductEdge{Cursor: page.Cursors[i], Node: &page.Products[i]}
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	}
+	return conn, nil
+}
+
+// nilIfNotFound turns NOT_FOUND into the schema's null for lookups whose
+// field is nullable: "no such product on this channel" is an answer, not an error.
+func nilIfNotFound[T any](v *T, err error) (*T, error) {
+	if commerce.ErrorCode(err) == commerce.ErrNotFound {
+		return nil, nil
+	}
+	return v, err
+}
