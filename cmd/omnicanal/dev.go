@@ -41,8 +41,10 @@ func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer)
 		if err := migrate(ctx, pool, log); err != nil {
 			return err
 		}
+		// Seed on the first run, and once more when the demo data gained
+		// tables since (a database made before categories existed).
 		var seeded bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM channels)`).Scan(&seeded); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM channels) AND EXISTS (SELECT 1 FROM categories)`).Scan(&seeded); err != nil {
 			return err
 		}
 		if !seeded {
