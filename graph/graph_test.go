@@ -27,6 +27,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/graph"
 	"github.com/omnicanal/omnicanal/internal/reqid"
+	"github.com/omnicanal/omnicanal/search"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -42,8 +43,14 @@ var testLimits = graph.Limits{
 	Timeout:       10 * time.Second,
 }
 
+// seedDemo loads the demo data and indexes it for search, once per test
+// process, into the template every demoDB clones.
 func seedDemo(ctx context.Context, pool *pgxpool.Pool) error {
-	_, err := demo.Seed(ctx, pool)
+	if _, err := demo.Seed(ctx, pool); err != nil {
+		return err
+	}
+	svc := services(pool)
+	_, err := (&search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine}).Rebuild(ctx)
 	return err
 }
 
@@ -55,10 +62,11 @@ func demoDB(t *testing.T) *pgxpool.Pool {
 
 func services(pool *pgxpool.Pool) graph.Services {
 	return graph.Services{
-		Channels:  channel.NewService(pool),
-		Locations: location.NewService(pool),
-		Catalog:   catalog.NewService(pool),
-		Inventory: inventory.NewService(pool),
+		Channels:     channel.NewService(pool),
+		Locations:    location.NewService(pool),
+		Catalog:      catalog.NewService(pool),
+		Inventory:    inventory.NewService(pool),
+		SearchEngine: search.NewPostgres(pool),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph/generated"
 )
 
@@ -35,6 +36,8 @@ type Options struct {
 	Limits
 	Introspection bool // allow __schema / __type queries (on in development)
 	Logger        *slog.Logger
+	// Staff verifies staff bearer tokens (see auth.go); nil refuses them.
+	Staff *staff.Service
 }
 
 // NewHandler returns the /graphql HTTP handler: GET and POST as the
@@ -57,6 +60,10 @@ func NewHandler(svc Services, opts Options) http.Handler {
 			OriginPatterns: []string{"*"},
 		}},
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			ctx, err := authenticateInit(ctx, opts.Staff, payload)
+			if err != nil {
+				return ctx, nil, err
+			}
 			key, _ := payload[ChannelKeyHeader].(string)
 			if key == "" {
 				key, _ = payload["channelKey"].(string)
@@ -81,13 +88,14 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(channelGate{})
+	useStaff(srv, svc)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, newLoaders(svc, channel.FromContext(ctx))))
 	})
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 
-	return resolveChannel(svc.Channels, opts.Timeout, srv)
+	return resolveChannel(svc.Channels, opts.Timeout, authenticateStaff(opts.Staff, srv))
 }
 
 // resolveChannel reads the X-Channel-Key header into the request context.

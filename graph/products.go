@@ -38,22 +38,31 @@ func productFilter(ctx context.Context, first *int, after *string, in *model.Pro
 		return f, nil
 	}
 	f.CategoryID, f.CollectionID, f.Brands, f.Options, f.AvailableAt = in.CategoryID, in.CollectionID, in.Brands, in.Options, in.AvailableInStore
-	if in.Price != nil {
-		for _, b := range []struct {
-			s   *string
-			dst **int64
-		}{{in.Price.Min, &f.PriceMin}, {in.Price.Max, &f.PriceMax}} {
-			if b.s == nil {
-				continue
-			}
-			m, err := commerce.ParseMoney(*b.s, ch.Currency)
-			if err != nil {
-				return f, commerce.InvalidInput("filter.price", "%q is not an amount in %s", *b.s, ch.Currency)
-			}
-			*b.dst = &m.Amount
-		}
+	f.PriceMin, f.PriceMax, err = priceRange(in.Price, ch.Currency)
+	return f, err
+}
+
+// priceRange reads a price filter given in decimal major units of the
+// channel's currency into minor units.
+func priceRange(in *model.PriceRangeFilter, cur commerce.Currency) (lo, hi *int64, err error) {
+	if in == nil {
+		return nil, nil, nil
 	}
-	return f, nil
+	read := func(s *string) (*int64, error) {
+		if s == nil {
+			return nil, nil
+		}
+		m, err := commerce.ParseMoney(*s, cur)
+		if err != nil {
+			return nil, commerce.InvalidInput("filter.price", "%q is not an amount in %s", *s, cur)
+		}
+		return &m.Amount, nil
+	}
+	if lo, err = read(in.Min); err != nil {
+		return nil, nil, err
+	}
+	hi, err = read(in.Max)
+	return lo, hi, err
 }
 
 // productConnection runs a listing and shapes it as a Relay connection.

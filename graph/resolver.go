@@ -10,14 +10,16 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/search"
 )
 
 // Services are the domain services the API calls.
 type Services struct {
-	Channels  *channel.Service
-	Locations *location.Service
-	Catalog   *catalog.Service
-	Inventory *inventory.Service
+	Channels     *channel.Service
+	Locations    *location.Service
+	Catalog      *catalog.Service
+	Inventory    *inventory.Service
+	SearchEngine search.Engine
 }
 
 // Resolver is the root resolver; it holds no request state (that lives in

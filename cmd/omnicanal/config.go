@@ -24,6 +24,7 @@ type Config struct {
 
 	MeiliURL    string // MEILI_URL
 	MeiliAPIKey string // MEILI_API_KEY
+	MeiliIndex  string // MEILI_INDEX
 
 	StripeSecretKey     string // STRIPE_SECRET_KEY
 	StripeWebhookSecret string // STRIPE_WEBHOOK_SECRET
@@ -40,10 +41,11 @@ type Config struct {
 // defaults differ between `serve` (production) and `dev`.
 func defaultConfig(dev bool) Config {
 	c := Config{
-		Addr:      ":8080",
-		DataDir:   ".data",
-		LogLevel:  slog.LevelInfo,
-		LogFormat: "json",
+		Addr:       ":8080",
+		DataDir:    ".data",
+		MeiliIndex: "products",
+		LogLevel:   slog.LevelInfo,
+		LogFormat:  "json",
 		GraphQL: graph.Limits{
 			MaxComplexity: 20000,
 			MaxDepth:      12,
@@ -71,6 +73,7 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 	r.secret("DATABASE_URL", &c.DatabaseURL)
 	r.str("MEILI_URL", &c.MeiliURL)
 	r.secret("MEILI_API_KEY", &c.MeiliAPIKey)
+	r.str("MEILI_INDEX", &c.MeiliIndex)
 	r.secret("STRIPE_SECRET_KEY", &c.StripeSecretKey)
 	r.secret("STRIPE_WEBHOOK_SECRET", &c.StripeWebhookSecret)
 	if v := getenv("OMNICANAL_LOG_LEVEL"); v != "" {
@@ -139,6 +142,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("meili_url", redactURL(c.MeiliURL)),
 		slog.Bool("meili_api_key_set", c.MeiliAPIKey != ""),
+		slog.String("meili_index", c.MeiliIndex),
 		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != ""),
 		slog.Bool("stripe_webhook_secret_set", c.StripeWebhookSecret != ""),
 		slog.String("log_level", c.LogLevel.String()),

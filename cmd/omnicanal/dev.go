@@ -48,7 +48,11 @@ func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer)
 			return err
 		}
 		if !seeded {
-			return seed(ctx, pool, log)
+			if err := seed(ctx, pool, log); err != nil {
+				return err
+			}
+			// Searchable right away, rather than when the worker gets to it.
+			return reindex(ctx, cfg, pool, log)
 		}
 		return nil
 	})

@@ -6,6 +6,8 @@
 //	omnicanal serve    serve the API, admin and web assets (production)
 //	omnicanal migrate  apply pending database migrations
 //	omnicanal seed     load the demo data set (idempotent)
+//	omnicanal reindex  rebuild the search index from the catalog
+//	omnicanal staff    create staff users, issue and revoke their API tokens
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,6 +35,8 @@ commands:
   serve    serve the API, admin and web assets; needs DATABASE_URL and a migrated schema
   migrate  apply pending database migrations (needs DATABASE_URL)
   seed     load the demo data set, idempotent (needs DATABASE_URL)
+  reindex  rebuild the search index from the catalog (needs DATABASE_URL)
+  staff    create staff users and issue their API tokens (needs DATABASE_URL; see omnicanal staff help)
 
 flags: --addr (OMNICANAL_ADDR), --data-dir (OMNICANAL_DATA_DIR); the README lists every setting.
 `
@@ -49,7 +54,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	cmd, args := args[0], args[1:]
-	cfg, err := loadConfig(cmd == "dev", args, os.Getenv)
+	cfgArgs := args
+	if cmd == "staff" {
+		cfgArgs = nil // staff has its own subcommands and flags (staff.go)
+	}
+	cfg, err := loadConfig(cmd == "dev", cfgArgs, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -66,6 +75,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return migrate(ctx, pool, log) })
 	case "seed":
 		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return seed(ctx, pool, log) })
+	case "reindex":
+		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return reindex(ctx, cfg, pool, log) })
+	case "staff":
+		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return runStaff(ctx, pool, args, os.Stdin, stdout, stderr) })
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
@@ -83,7 +96,16 @@ func withPool(ctx context.Context, cfg Config, f func(*pgxpool.Pool) error) erro
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (for a private development database use `omnicanal dev`)")
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return errors.New("DATABASE_URL is not a valid Postgres URL") // the URL may hold a password: not echoed
+	}
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+		// pgx's default (4 on this kind of machine) queues requests behind
+		// each other under load, and the outbox worker keeps one for LISTEN.
+		pcfg.MaxConns = 20
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -106,7 +128,20 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger, started func(ne
 			return fmt.Errorf("the database schema is out of date (%d migration(s) pending, first %s): run `omnicanal migrate`", len(pending), pending[0].Name)
 		}
 		log.Info("starting", "config", cfg)
-		return serveHTTP(ctx, cfg, newHandler(cfg, pool, log), log, started)
+		a := newApp(cfg, pool)
+		if m, ok := a.SearchEngine.(interface{ EnsureSettings(context.Context) error }); ok {
+			// Meilisearch filters nothing until its index settings are applied.
+			if err := m.EnsureSettings(ctx); err != nil {
+				return fmt.Errorf("search engine: %w", err)
+			}
+		}
+		worker := a.indexWorker(pool, log)
+		wctx, stopWorker := context.WithCancel(ctx)
+		workerDone := make(chan error, 1)
+		go func() { workerDone <- worker.Run(wctx) }()
+		err = serveHTTP(ctx, cfg, newHandler(cfg, a, pool, log), log, started)
+		stopWorker()
+		return errors.Join(err, <-workerDone)
 	})
 }
 
@@ -136,5 +171,22 @@ func seed(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	}
 	log.Info("demo data loaded", "locations", sum.Locations, "channels", sum.Channels,
 		"products", sum.Products, "variants", sum.Variants, "prices", sum.Prices, "stock_levels", sum.StockLevels)
+	return nil
+}
+
+// reindex empties the search index and rebuilds it from the catalog.
+func reindex(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger) error {
+	pending, err := migrations.Pending(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return errors.New("the database schema is out of date: run `omnicanal migrate` first")
+	}
+	n, err := newApp(cfg, pool).Indexer.Rebuild(ctx)
+	if err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	log.Info("search index rebuilt", "products", n)
 	return nil
 }

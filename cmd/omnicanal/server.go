@@ -14,30 +14,68 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/admin"
+	"github.com/omnicanal/omnicanal/admin/bulk"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/commerce/outbox"
+	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph"
 	"github.com/omnicanal/omnicanal/internal/reqid"
 	"github.com/omnicanal/omnicanal/migrations"
+	"github.com/omnicanal/omnicanal/search"
 	"github.com/omnicanal/omnicanal/web"
 )
 
-// newHandler wires every HTTP route of the server.
-func newHandler(cfg Config, pool *pgxpool.Pool, log *slog.Logger) http.Handler {
+// app holds the services of one process, built once from the pool.
+type app struct {
+	graph.Services
+	Indexer *search.Indexer
+	Outbox  *outbox.Service
+}
+
+func newApp(cfg Config, pool *pgxpool.Pool) *app {
 	svc := graph.Services{
-		Channels:  channel.NewService(pool),
-		Locations: location.NewService(pool),
-		Catalog:   catalog.NewService(pool),
-		Inventory: inventory.NewService(pool),
+		Channels:     channel.NewService(pool),
+		Locations:    location.NewService(pool),
+		Catalog:      catalog.NewService(pool),
+		Inventory:    inventory.NewService(pool),
+		SearchEngine: newSearchEngine(cfg, pool),
 	}
+	return &app{
+		Services: svc,
+		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
+		Outbox:   outbox.NewService(pool),
+	}
+}
+
+// newSearchEngine picks Meilisearch when it is configured and the Postgres
+// engine otherwise.
+func newSearchEngine(cfg Config, pool *pgxpool.Pool) search.Engine {
+	if cfg.MeiliURL != "" {
+		return search.NewMeili(cfg.MeiliURL, cfg.MeiliAPIKey, cfg.MeiliIndex)
+	}
+	return search.NewPostgres(pool)
+}
+
+// indexWorker drains the search queue of the outbox into the engine. Every
+// instance runs one; the outbox keeps them off each other's products.
+func (a *app) indexWorker(pool *pgxpool.Pool, log *slog.Logger) *outbox.Worker {
+	return &outbox.Worker{Queue: outbox.Search, Handle: a.Indexer.Index, Outbox: a.Outbox, Pool: pool, Logger: log}
+}
+
+// newHandler wires every HTTP route of the server.
+func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.Handler {
+	svc := a.Services
+	staffSvc := staff.NewService(pool)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(svc, graph.Options{
 		Limits:        cfg.GraphQL,
 		Introspection: cfg.GraphiQL,
 		Logger:        log,
+		Staff:         staffSvc,
 	}))
 	if cfg.GraphiQL {
 		mux.Handle("GET /graphiql", web.GraphiQL("/graphql", map[string]string{graph.ChannelKeyHeader: demo.KeyWebEU}))
@@ -53,6 +91,9 @@ func newHandler(cfg Config, pool *pgxpool.Pool, log *slog.Logger) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// The catalog feed (bearer-token API, not a page): more specific than
+	// /admin/, so it is served outside the admin UI's handler.
+	mux.Handle(bulk.Path, bulk.New(svc.Catalog, staffSvc, log))
 	mux.Handle("/admin/", http.StripPrefix("/admin", admin.Handler()))
 	mux.Handle("/", web.Static())
 	return reqid.Middleware(accessLog(log, recoverHTTP(log, mux)))

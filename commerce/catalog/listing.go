@@ -43,8 +43,8 @@ type ProductFilter struct {
 	CollectionID *commerce.ID
 	Brands       []string
 	Options      []OptionFilter
-	// PriceMin and PriceMax (minor units, inclusive) keep products with at
-	// least one variant priced in the range.
+	// PriceMin and PriceMax (minor units, inclusive) bound the product's
+	// lowest variant price in Currency.
 	PriceMin, PriceMax *int64
 	// AvailableAt keeps products with a variant in stock at this location.
 	AvailableAt *commerce.ID
@@ -194,14 +194,16 @@ func newListingQuery(f *ProductFilter) *listingQuery {
 		q.where = append(q.where, "EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND "+strings.Join(conds, " AND ")+")")
 	}
 	if f.PriceMin != nil || f.PriceMax != nil {
-		cond := "vp.currency_code = " + q.arg(string(f.Currency))
+		// On the product's lowest price, the "from" price a shopper sees,
+		// as search engines (which hold one price per product) filter too.
+		expr := `(SELECT min(vp.amount) FROM variants v JOIN variant_prices vp ON vp.variant_id = v.id
+			WHERE v.product_id = p.id AND vp.currency_code = ` + q.arg(string(f.Currency)) + `)`
 		if f.PriceMin != nil {
-			cond += " AND vp.amount >= " + q.arg(*f.PriceMin)
+			q.where = append(q.where, expr+" >= "+q.arg(*f.PriceMin))
 		}
 		if f.PriceMax != nil {
-			cond += " AND vp.amount <= " + q.arg(*f.PriceMax)
+			q.where = append(q.where, expr+" <= "+q.arg(*f.PriceMax))
 		}
-		q.where = append(q.where, "EXISTS (SELECT 1 FROM variants v JOIN variant_prices vp ON vp.variant_id = v.id WHERE v.product_id = p.id AND "+cond+")")
 	}
 	if f.AvailableAt != nil {
 		q.where = append(q.where, `EXISTS (SELECT 1 FROM variants v JOIN stock_levels s ON s.variant_id = v.id

@@ -119,3 +119,17 @@ func (s *Service) FindProjections(ctx context.Context, productIDs []commerce.ID)
 	}
 	return out, nil
 }
+
+// FindProductIDs returns the ids of every product, whatever its status,
+// in id order: what a search index rebuild walks.
+func (s *Service) FindProductIDs(ctx context.Context) ([]commerce.ID, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM products ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog.FindProductIDs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[commerce.ID])
+	if err != nil {
+		return nil, fmt.Errorf("catalog.FindProductIDs: %w", err)
+	}
+	return ids, nil
+}

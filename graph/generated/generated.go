@@ -39,6 +39,7 @@ type ResolverRoot interface {
 	Channel() ChannelResolver
 	Collection() CollectionResolver
 	Money() MoneyResolver
+	Mutation() MutationResolver
 	Product() ProductResolver
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
@@ -104,6 +105,16 @@ type ComplexityRoot struct {
 		Currency func(childComplexity int) int
 	}
 
+	Mutation struct {
+		ProductArchive        func(childComplexity int, id uuid.UUID) int
+		ProductCreate         func(childComplexity int, input model.ProductCreateInput, idempotencyKey *string) int
+		ProductPricesSet      func(childComplexity int, productID uuid.UUID, prices []model.VariantPriceInput) int
+		ProductPublicationSet func(childComplexity int, id uuid.UUID, channelIds []uuid.UUID) int
+		ProductUpdate         func(childComplexity int, id uuid.UUID, input model.ProductUpdateInput) int
+		ProductVariantDelete  func(childComplexity int, id uuid.UUID) int
+		ProductVariantsUpsert func(childComplexity int, productID uuid.UUID, variants []model.ProductVariantInput) int
+	}
+
 	OpeningHours struct {
 		Closes func(childComplexity int) int
 		Day    func(childComplexity int) int
@@ -140,8 +151,15 @@ type ComplexityRoot struct {
 		Options     func(childComplexity int) int
 		PriceRange  func(childComplexity int) int
 		ProductType func(childComplexity int) int
+		Status      func(childComplexity int) int
 		Title       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
 		Variants    func(childComplexity int, first *int) int
+	}
+
+	ProductArchivePayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ProductConnection struct {
@@ -149,6 +167,11 @@ type ComplexityRoot struct {
 		Nodes      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	ProductCreatePayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ProductEdge struct {
@@ -159,6 +182,27 @@ type ComplexityRoot struct {
 	ProductOption struct {
 		Name   func(childComplexity int) int
 		Values func(childComplexity int) int
+	}
+
+	ProductPricesSetPayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ProductPublicationSetPayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ProductUpdatePayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ProductUserError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
 	}
 
 	ProductVariant struct {
@@ -177,14 +221,50 @@ type ComplexityRoot struct {
 		WeightGrams           func(childComplexity int) int
 	}
 
+	ProductVariantDeletePayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ProductVariantsUpsertPayload struct {
+		Product    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Query struct {
 		Categories func(childComplexity int) int
 		Channel    func(childComplexity int) int
 		Collection func(childComplexity int, handle *string, id *uuid.UUID) int
 		Product    func(childComplexity int, handle *string, id *uuid.UUID) int
 		Products   func(childComplexity int, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) int
+		Search     func(childComplexity int, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) int
 		Stores     func(childComplexity int, near *location.Point, pickupOnly *bool, first *int, after *string) int
 		Variant    func(childComplexity int, sku *string, barcode *string) int
+	}
+
+	SearchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+		Score  func(childComplexity int) int
+	}
+
+	SearchFacet struct {
+		Facet  func(childComplexity int) int
+		Values func(childComplexity int) int
+	}
+
+	SearchFacetValue struct {
+		Count func(childComplexity int) int
+		Label func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	SearchResult struct {
+		Edges      func(childComplexity int) int
+		Facets     func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	SelectedOption struct {
@@ -240,6 +320,15 @@ type CollectionResolver interface {
 type MoneyResolver interface {
 	Amount(ctx context.Context, obj *commerce.Money) (string, error)
 }
+type MutationResolver interface {
+	ProductCreate(ctx context.Context, input model.ProductCreateInput, idempotencyKey *string) (*model.ProductCreatePayload, error)
+	ProductUpdate(ctx context.Context, id uuid.UUID, input model.ProductUpdateInput) (*model.ProductUpdatePayload, error)
+	ProductArchive(ctx context.Context, id uuid.UUID) (*model.ProductArchivePayload, error)
+	ProductVariantsUpsert(ctx context.Context, productID uuid.UUID, variants []model.ProductVariantInput) (*model.ProductVariantsUpsertPayload, error)
+	ProductVariantDelete(ctx context.Context, id uuid.UUID) (*model.ProductVariantDeletePayload, error)
+	ProductPricesSet(ctx context.Context, productID uuid.UUID, prices []model.VariantPriceInput) (*model.ProductPricesSetPayload, error)
+	ProductPublicationSet(ctx context.Context, id uuid.UUID, channelIds []uuid.UUID) (*model.ProductPublicationSetPayload, error)
+}
 type ProductResolver interface {
 	Attributes(ctx context.Context, obj *catalog.Product) ([]model.Attribute, error)
 	Options(ctx context.Context, obj *catalog.Product) ([]catalog.Option, error)
@@ -268,6 +357,7 @@ type QueryResolver interface {
 	Categories(ctx context.Context) ([]catalog.Category, error)
 	Collection(ctx context.Context, handle *string, id *uuid.UUID) (*catalog.Collection, error)
 	Stores(ctx context.Context, near *location.Point, pickupOnly *bool, first *int, after *string) (*model.StoreConnection, error)
+	Search(ctx context.Context, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) (*model.SearchResult, error)
 }
 type StoreResolver interface {
 	Pickup(ctx context.Context, obj *location.Location) (*model.PickupSettings, error)
@@ -489,6 +579,84 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.productArchive":
+		if e.ComplexityRoot.Mutation.ProductArchive == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productArchive_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductArchive(childComplexity, args["id"].(uuid.UUID)), true
+	case "Mutation.productCreate":
+		if e.ComplexityRoot.Mutation.ProductCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductCreate(childComplexity, args["input"].(model.ProductCreateInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.productPricesSet":
+		if e.ComplexityRoot.Mutation.ProductPricesSet == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productPricesSet_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductPricesSet(childComplexity, args["productId"].(uuid.UUID), args["prices"].([]model.VariantPriceInput)), true
+	case "Mutation.productPublicationSet":
+		if e.ComplexityRoot.Mutation.ProductPublicationSet == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productPublicationSet_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductPublicationSet(childComplexity, args["id"].(uuid.UUID), args["channelIds"].([]uuid.UUID)), true
+	case "Mutation.productUpdate":
+		if e.ComplexityRoot.Mutation.ProductUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductUpdate(childComplexity, args["id"].(uuid.UUID), args["input"].(model.ProductUpdateInput)), true
+	case "Mutation.productVariantDelete":
+		if e.ComplexityRoot.Mutation.ProductVariantDelete == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productVariantDelete_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductVariantDelete(childComplexity, args["id"].(uuid.UUID)), true
+	case "Mutation.productVariantsUpsert":
+		if e.ComplexityRoot.Mutation.ProductVariantsUpsert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productVariantsUpsert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductVariantsUpsert(childComplexity, args["productId"].(uuid.UUID), args["variants"].([]model.ProductVariantInput)), true
+
 	case "OpeningHours.closes":
 		if e.ComplexityRoot.OpeningHours.Closes == nil {
 			break
@@ -631,12 +799,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.ProductType(childComplexity), true
+	case "Product.status":
+		if e.ComplexityRoot.Product.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Status(childComplexity), true
 	case "Product.title":
 		if e.ComplexityRoot.Product.Title == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Product.Title(childComplexity), true
+	case "Product.updatedAt":
+		if e.ComplexityRoot.Product.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.UpdatedAt(childComplexity), true
 	case "Product.variants":
 		if e.ComplexityRoot.Product.Variants == nil {
 			break
@@ -648,6 +828,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Variants(childComplexity, args["first"].(*int)), true
+
+	case "ProductArchivePayload.product":
+		if e.ComplexityRoot.ProductArchivePayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductArchivePayload.Product(childComplexity), true
+	case "ProductArchivePayload.userErrors":
+		if e.ComplexityRoot.ProductArchivePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductArchivePayload.UserErrors(childComplexity), true
 
 	case "ProductConnection.edges":
 		if e.ComplexityRoot.ProductConnection.Edges == nil {
@@ -674,6 +867,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductConnection.TotalCount(childComplexity), true
 
+	case "ProductCreatePayload.product":
+		if e.ComplexityRoot.ProductCreatePayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductCreatePayload.Product(childComplexity), true
+	case "ProductCreatePayload.userErrors":
+		if e.ComplexityRoot.ProductCreatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductCreatePayload.UserErrors(childComplexity), true
+
 	case "ProductEdge.cursor":
 		if e.ComplexityRoot.ProductEdge.Cursor == nil {
 			break
@@ -699,6 +905,64 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductOption.Values(childComplexity), true
+
+	case "ProductPricesSetPayload.product":
+		if e.ComplexityRoot.ProductPricesSetPayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPricesSetPayload.Product(childComplexity), true
+	case "ProductPricesSetPayload.userErrors":
+		if e.ComplexityRoot.ProductPricesSetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPricesSetPayload.UserErrors(childComplexity), true
+
+	case "ProductPublicationSetPayload.product":
+		if e.ComplexityRoot.ProductPublicationSetPayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPublicationSetPayload.Product(childComplexity), true
+	case "ProductPublicationSetPayload.userErrors":
+		if e.ComplexityRoot.ProductPublicationSetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPublicationSetPayload.UserErrors(childComplexity), true
+
+	case "ProductUpdatePayload.product":
+		if e.ComplexityRoot.ProductUpdatePayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductUpdatePayload.Product(childComplexity), true
+	case "ProductUpdatePayload.userErrors":
+		if e.ComplexityRoot.ProductUpdatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductUpdatePayload.UserErrors(childComplexity), true
+
+	case "ProductUserError.code":
+		if e.ComplexityRoot.ProductUserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductUserError.Code(childComplexity), true
+	case "ProductUserError.field":
+		if e.ComplexityRoot.ProductUserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductUserError.Field(childComplexity), true
+	case "ProductUserError.message":
+		if e.ComplexityRoot.ProductUserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductUserError.Message(childComplexity), true
 
 	case "ProductVariant.availability":
 		if e.ComplexityRoot.ProductVariant.Availability == nil {
@@ -784,6 +1048,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductVariant.WeightGrams(childComplexity), true
 
+	case "ProductVariantDeletePayload.product":
+		if e.ComplexityRoot.ProductVariantDeletePayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantDeletePayload.Product(childComplexity), true
+	case "ProductVariantDeletePayload.userErrors":
+		if e.ComplexityRoot.ProductVariantDeletePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantDeletePayload.UserErrors(childComplexity), true
+
+	case "ProductVariantsUpsertPayload.product":
+		if e.ComplexityRoot.ProductVariantsUpsertPayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantsUpsertPayload.Product(childComplexity), true
+	case "ProductVariantsUpsertPayload.userErrors":
+		if e.ComplexityRoot.ProductVariantsUpsertPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantsUpsertPayload.UserErrors(childComplexity), true
+
 	case "Query.categories":
 		if e.ComplexityRoot.Query.Categories == nil {
 			break
@@ -830,6 +1120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.ProductFilter), args["sortKey"].(*model.ProductSortKey), args["reverse"].(*bool)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(*string), args["filter"].(*model.SearchFilter), args["facets"].([]string), args["sort"].(*model.SearchSort), args["first"].(*int), args["after"].(*string)), true
 	case "Query.stores":
 		if e.ComplexityRoot.Query.Stores == nil {
 			break
@@ -852,6 +1153,88 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Variant(childComplexity, args["sku"].(*string), args["barcode"].(*string)), true
+
+	case "SearchEdge.cursor":
+		if e.ComplexityRoot.SearchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchEdge.Cursor(childComplexity), true
+	case "SearchEdge.node":
+		if e.ComplexityRoot.SearchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchEdge.Node(childComplexity), true
+	case "SearchEdge.score":
+		if e.ComplexityRoot.SearchEdge.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchEdge.Score(childComplexity), true
+
+	case "SearchFacet.facet":
+		if e.ComplexityRoot.SearchFacet.Facet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacet.Facet(childComplexity), true
+	case "SearchFacet.values":
+		if e.ComplexityRoot.SearchFacet.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacet.Values(childComplexity), true
+
+	case "SearchFacetValue.count":
+		if e.ComplexityRoot.SearchFacetValue.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacetValue.Count(childComplexity), true
+	case "SearchFacetValue.label":
+		if e.ComplexityRoot.SearchFacetValue.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacetValue.Label(childComplexity), true
+	case "SearchFacetValue.value":
+		if e.ComplexityRoot.SearchFacetValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacetValue.Value(childComplexity), true
+
+	case "SearchResult.edges":
+		if e.ComplexityRoot.SearchResult.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Edges(childComplexity), true
+	case "SearchResult.facets":
+		if e.ComplexityRoot.SearchResult.Facets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Facets(childComplexity), true
+	case "SearchResult.nodes":
+		if e.ComplexityRoot.SearchResult.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.Nodes(childComplexity), true
+	case "SearchResult.pageInfo":
+		if e.ComplexityRoot.SearchResult.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.PageInfo(childComplexity), true
+	case "SearchResult.totalCount":
+		if e.ComplexityRoot.SearchResult.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResult.TotalCount(childComplexity), true
 
 	case "SelectedOption.name":
 		if e.ComplexityRoot.SelectedOption.Name == nil {
@@ -980,10 +1363,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAttributeInput,
 		ec.unmarshalInputGeoPointInput,
+		ec.unmarshalInputMediaInput,
 		ec.unmarshalInputOptionFilter,
+		ec.unmarshalInputPriceInput,
 		ec.unmarshalInputPriceRangeFilter,
+		ec.unmarshalInputProductCreateInput,
 		ec.unmarshalInputProductFilter,
+		ec.unmarshalInputProductOptionInput,
+		ec.unmarshalInputProductUpdateInput,
+		ec.unmarshalInputProductVariantInput,
+		ec.unmarshalInputSearchFilter,
+		ec.unmarshalInputSelectedOptionInput,
+		ec.unmarshalInputVariantPriceInput,
 	)
 	first := true
 
@@ -1017,6 +1410,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -1233,7 +1641,7 @@ input ProductFilter {
   categoryId: ID
   collectionId: ID
   brands: [String!]
-  "Products with at least one variant priced in the range."
+  "Products whose lowest variant price (the \"from\" price) is in the range."
   price: PriceRangeFilter
   options: [OptionFilter!]
   "Products with a variant in stock at this store."
@@ -1267,6 +1675,201 @@ extend type Query {
   "The category tree's roots, in display order; descend with ` + "`" + `children` + "`" + `."
   categories: [Category!]!
   collection(handle: String, id: ID): Collection
+}
+`, BuiltIn: false},
+	{Name: "../schema/catalog_admin.graphqls", Input: `# Catalog management for staff: create, change, archive and publish
+# products, their variants and prices. Every mutation needs a staff token
+# (` + "`" + `Authorization: Bearer st_…` + "`" + `) of a merchandiser or an admin, and, like
+# every request, a channel key (X-Channel-Key): the returned product shows
+# its prices in that channel's currency.
+#
+# Mutations follow the Shopify Admin API's shape: a payload with the product
+# and ` + "`" + `userErrors` + "`" + `. Problems with the input (a bad field, a taken SKU, an
+# unknown id) come back as userErrors, all at once, and nothing is written;
+# a missing or bad token is a top-level error with ` + "`" + `extensions.code` + "`" + `
+# UNAUTHENTICATED, a token without the role FORBIDDEN.
+
+enum ProductStatus {
+  "Not sold anywhere yet (the default for new products)."
+  DRAFT
+  "Sold on the channels the product is published on."
+  ACTIVE
+  "Off sale everywhere, kept for the record."
+  ARCHIVED
+}
+
+extend type Product {
+  "Draft, active or archived. Public queries only ever return active products."
+  status: ProductStatus!
+  updatedAt: Time!
+}
+
+"""
+A problem with a mutation's input. ` + "`" + `field` + "`" + ` is the path to the input value at
+fault, e.g. ` + "`" + `["input", "variants", "0", "prices", "1", "amount"]` + "`" + `; ` + "`" + `code` + "`" + ` is
+` + "`" + `INVALID_INPUT` + "`" + `, ` + "`" + `CONFLICT` + "`" + ` (a handle, SKU or barcode already taken, an
+idempotency key reused for another request) or ` + "`" + `NOT_FOUND` + "`" + ` (an unknown id).
+"""
+type ProductUserError {
+  field: [String!]
+  message: String!
+  code: String!
+}
+
+input AttributeInput {
+  name: String!
+  value: String!
+}
+
+input ProductOptionInput {
+  name: String!
+  "The option's values in display order."
+  values: [String!]!
+}
+
+input MediaInput {
+  "An absolute http(s) URL."
+  url: String!
+  alt: String = ""
+}
+
+input SelectedOptionInput {
+  name: String!
+  value: String!
+}
+
+"""
+A price in one currency. Amounts are decimal strings in major units
+(` + "`" + `"129.99"` + "`" + `), exact to the currency's minor unit.
+"""
+input PriceInput {
+  "An ISO 4217 code such as ` + "`" + `EUR` + "`" + `."
+  currencyCode: String!
+  amount: String!
+  "The former price shown struck through; must be higher than ` + "`" + `amount` + "`" + `."
+  compareAtAmount: String
+}
+
+"""
+A variant to create or change. An existing variant is named by ` + "`" + `id` + "`" + `, or
+else by ` + "`" + `sku` + "`" + `; a new SKU creates a variant. Fields left out are left as
+they are.
+"""
+input ProductVariantInput {
+  id: ID
+  sku: String
+  "EAN-13, UPC or another GTIN, with its check digit; empty for none."
+  barcode: String
+  "Defaults to the option values, e.g. ` + "`" + `Noir / 42` + "`" + `."
+  title: String
+  "One value for each of the product's options."
+  options: [SelectedOptionInput!]
+  weightGrams: Int
+  "The variant's complete set of prices (one per currency)."
+  prices: [PriceInput!]
+}
+
+input ProductCreateInput {
+  "Lower-case words joined by hyphens, unique: ` + "`" + `chaussure-de-course-elan` + "`" + `."
+  handle: String!
+  title: String!
+  description: String
+  brand: String
+  productType: String
+  status: ProductStatus = DRAFT
+  attributes: [AttributeInput!]
+  options: [ProductOptionInput!]
+  "The variants, in display order."
+  variants: [ProductVariantInput!]
+  categoryIds: [ID!]
+  collectionIds: [ID!]
+  media: [MediaInput!]
+  "The channels the product is sold on (when active)."
+  channelIds: [ID!]
+}
+
+"""
+Changes to a product. Fields left out are left as they are; a list given
+replaces the whole list. Variants, prices and publication have their own
+mutations.
+"""
+input ProductUpdateInput {
+  handle: String
+  title: String
+  description: String
+  brand: String
+  productType: String
+  status: ProductStatus
+  attributes: [AttributeInput!]
+  options: [ProductOptionInput!]
+  categoryIds: [ID!]
+  collectionIds: [ID!]
+  media: [MediaInput!]
+}
+
+input VariantPriceInput {
+  variantId: ID!
+  currencyCode: String!
+  amount: String!
+  compareAtAmount: String
+}
+
+type ProductCreatePayload {
+  "The product, or null when there are userErrors."
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type ProductUpdatePayload {
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type ProductArchivePayload {
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type ProductVariantsUpsertPayload {
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type ProductVariantDeletePayload {
+  "The product the variant belonged to."
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type ProductPricesSetPayload {
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type ProductPublicationSetPayload {
+  product: Product
+  userErrors: [ProductUserError!]!
+}
+
+type Mutation {
+  """
+  Creates a product with its variants, prices and publication. A retry with
+  the same ` + "`" + `idempotencyKey` + "`" + ` (kept a day, per staff user) returns the product
+  the first call created; without a key a retry gets a CONFLICT on ` + "`" + `handle` + "`" + `,
+  never a duplicate.
+  """
+  productCreate(input: ProductCreateInput!, idempotencyKey: String): ProductCreatePayload!
+  productUpdate(id: ID!, input: ProductUpdateInput!): ProductUpdatePayload!
+  "Takes a product off sale on every channel; ` + "`" + `productUpdate` + "`" + ` with a status brings it back."
+  productArchive(id: ID!): ProductArchivePayload!
+  "Creates or changes some variants of a product; its other variants are left alone."
+  productVariantsUpsert(productId: ID!, variants: [ProductVariantInput!]!): ProductVariantsUpsertPayload!
+  "Deletes a variant with its prices and stock levels."
+  productVariantDelete(id: ID!): ProductVariantDeletePayload!
+  "Sets prices of a product's variants, one currency each; other prices are left alone."
+  productPricesSet(productId: ID!, prices: [VariantPriceInput!]!): ProductPricesSetPayload!
+  "Sets the channels the product is published on, replacing the previous set."
+  productPublicationSet(id: ID!, channelIds: [ID!]!): ProductPublicationSetPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/location.graphqls", Input: `# Stores: where shoppers collect and where kiosks and tills stand.
@@ -1345,6 +1948,76 @@ extend type Query {
   ` + "`" + `pickupOnly` + "`" + ` keeps the stores that offer click & collect.
   """
   stores(near: GeoPointInput, pickupOnly: Boolean = false, first: Int = 20, after: String): StoreConnection!
+}
+`, BuiltIn: false},
+	{Name: "../schema/search.graphqls", Input: `# Product search: typo-tolerant, accent-insensitive, faceted; the same shape
+# whichever engine runs it (Postgres by default, Meilisearch when configured).
+
+"""
+Narrows a search. Values within one field are alternatives (OR); different
+fields must all hold (AND).
+"""
+input SearchFilter {
+  "Products in any of these categories or below them."
+  categoryIds: [ID!]
+  collectionIds: [ID!]
+  brands: [String!]
+  "An option value that exists among the variants, e.g. Taille 42 or 43."
+  options: [OptionFilter!]
+  "The product's lowest price (the \"from\" price), in the channel's currency."
+  price: PriceRangeFilter
+  "Products a store holds stock of: \"available in my store\"."
+  inStore: ID
+}
+
+enum SearchSort {
+  "Best text matches first; newest first when there is no text."
+  RELEVANCE
+  PRICE_ASC
+  PRICE_DESC
+  NEWEST
+}
+
+type SearchResult {
+  totalCount: Int!
+  edges: [SearchEdge!]!
+  nodes: [Product!]!
+  pageInfo: PageInfo!
+  "One distribution per facet asked for, in the order asked."
+  facets: [SearchFacet!]!
+}
+
+type SearchEdge {
+  cursor: String!
+  node: Product!
+  "Relevance, higher is better; comparable only within one result."
+  score: Float!
+}
+
+type SearchFacet {
+  "The facet as asked: ` + "`" + `category` + "`" + `, ` + "`" + `brand` + "`" + `, ` + "`" + `price` + "`" + `, ` + "`" + `store` + "`" + ` or ` + "`" + `option:<name>` + "`" + `."
+  facet: String!
+  values: [SearchFacetValue!]!
+}
+
+"""
+One value of a facet and how many products have it. The counts honour every
+filter except the facet's own, so a shopper can widen a choice.
+"""
+type SearchFacetValue {
+  "What to filter on: a category or store id, a brand, an option value, or a price bucket ` + "`" + `min-max` + "`" + ` in minor units."
+  value: String!
+  "What to show: the category or store name, the brand, the value, or the price bucket in the channel's currency."
+  label: String!
+  count: Int!
+}
+
+extend type Query {
+  """
+  Search the products sold on the channel. ` + "`" + `facets` + "`" + ` lists the distributions
+  wanted: ` + "`" + `category` + "`" + `, ` + "`" + `brand` + "`" + `, ` + "`" + `price` + "`" + `, ` + "`" + `store` + "`" + `, ` + "`" + `option:Taille` + "`" + `, …
+  """
+  search(query: String, filter: SearchFilter, facets: [String!], sort: SearchSort = RELEVANCE, first: Int = 20, after: String): SearchResult!
 }
 `, BuiltIn: false},
 }
@@ -1538,8 +2211,22 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_priceRange(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Product_createdAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Product_status(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Product_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductArchivePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductArchivePayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductArchivePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductArchivePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ProductConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1554,6 +2241,16 @@ func (ec *executionContext) childFields_ProductConnection(ctx context.Context, f
 		return ec.fieldContext_ProductConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductCreatePayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductCreatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductCreatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1574,6 +2271,48 @@ func (ec *executionContext) childFields_ProductOption(ctx context.Context, field
 		return ec.fieldContext_ProductOption_values(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductOption", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductPricesSetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductPricesSetPayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductPricesSetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductPricesSetPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductPublicationSetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductPublicationSetPayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductPublicationSetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductPublicationSetPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductUpdatePayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductUpdatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductUpdatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductUserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_ProductUserError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_ProductUserError_message(ctx, field)
+	case "code":
+		return ec.fieldContext_ProductUserError_code(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductUserError", field.Name)
 }
 
 func (ec *executionContext) childFields_ProductVariant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1606,6 +2345,76 @@ func (ec *executionContext) childFields_ProductVariant(ctx context.Context, fiel
 		return ec.fieldContext_ProductVariant_availability(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariant", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductVariantDeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductVariantDeletePayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductVariantDeletePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductVariantDeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductVariantsUpsertPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductVariantsUpsertPayload_product(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductVariantsUpsertPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductVariantsUpsertPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SearchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SearchEdge_node(ctx, field)
+	case "score":
+		return ec.fieldContext_SearchEdge_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "facet":
+		return ec.fieldContext_SearchFacet_facet(ctx, field)
+	case "values":
+		return ec.fieldContext_SearchFacet_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchFacet", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchFacetValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_SearchFacetValue_value(ctx, field)
+	case "label":
+		return ec.fieldContext_SearchFacetValue_label(ctx, field)
+	case "count":
+		return ec.fieldContext_SearchFacetValue_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchFacetValue", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totalCount":
+		return ec.fieldContext_SearchResult_totalCount(ctx, field)
+	case "edges":
+		return ec.fieldContext_SearchResult_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_SearchResult_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SearchResult_pageInfo(ctx, field)
+	case "facets":
+		return ec.fieldContext_SearchResult_facets(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchResult", field.Name)
 }
 
 func (ec *executionContext) childFields_SelectedOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1868,6 +2677,144 @@ func (ec *executionContext) field_Collection_products_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_productArchive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProductCreateInput, error) {
+			return ec.unmarshalNProductCreateInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productPricesSet_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "productId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["productId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "prices",
+		func(ctx context.Context, v any) ([]model.VariantPriceInput, error) {
+			return ec.unmarshalNVariantPriceInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐVariantPriceInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["prices"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productPublicationSet_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "channelIds",
+		func(ctx context.Context, v any) ([]uuid.UUID, error) {
+			return ec.unmarshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["channelIds"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProductUpdateInput, error) {
+			return ec.unmarshalNProductUpdateInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productVariantDelete_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productVariantsUpsert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "productId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["productId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "variants",
+		func(ctx context.Context, v any) ([]model.ProductVariantInput, error) {
+			return ec.unmarshalNProductVariantInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["variants"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_ProductVariant_availability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2005,6 +2952,60 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["reverse"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SearchFilter, error) {
+			return ec.unmarshalOSearchFilter2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "facets",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["facets"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*model.SearchSort, error) {
+			return ec.unmarshalOSearchSort2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
 	return args, nil
 }
 
@@ -2887,6 +3888,314 @@ func (ec *executionContext) fieldContext_Money_currencyCode(_ context.Context, f
 	return graphql.NewScalarFieldContext("Money", field, false, false, errors.New("field of type CurrencyCode does not have child fields"))
 }
 
+func (ec *executionContext) _Mutation_productCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductCreate(ctx, fc.Args["input"].(model.ProductCreateInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductCreatePayload) graphql.Marshaler {
+			return ec.marshalNProductCreatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductCreatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductCreatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductUpdate(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(model.ProductUpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductUpdatePayload) graphql.Marshaler {
+			return ec.marshalNProductUpdatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUpdatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUpdatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productArchive(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productArchive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductArchive(ctx, fc.Args["id"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductArchivePayload) graphql.Marshaler {
+			return ec.marshalNProductArchivePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductArchivePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productArchive(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductArchivePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productArchive_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productVariantsUpsert(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productVariantsUpsert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductVariantsUpsert(ctx, fc.Args["productId"].(uuid.UUID), fc.Args["variants"].([]model.ProductVariantInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductVariantsUpsertPayload) graphql.Marshaler {
+			return ec.marshalNProductVariantsUpsertPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantsUpsertPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productVariantsUpsert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariantsUpsertPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productVariantsUpsert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productVariantDelete(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productVariantDelete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductVariantDelete(ctx, fc.Args["id"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductVariantDeletePayload) graphql.Marshaler {
+			return ec.marshalNProductVariantDeletePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productVariantDelete(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariantDeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productVariantDelete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productPricesSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productPricesSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductPricesSet(ctx, fc.Args["productId"].(uuid.UUID), fc.Args["prices"].([]model.VariantPriceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPricesSetPayload) graphql.Marshaler {
+			return ec.marshalNProductPricesSetPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductPricesSetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productPricesSet(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPricesSetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productPricesSet_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productPublicationSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productPublicationSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductPublicationSet(ctx, fc.Args["id"].(uuid.UUID), fc.Args["channelIds"].([]uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPublicationSetPayload) graphql.Marshaler {
+			return ec.marshalNProductPublicationSetPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductPublicationSetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productPublicationSet(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPublicationSetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productPublicationSet_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OpeningHours_day(ctx context.Context, field graphql.CollectedField, obj *location.OpeningHours) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3546,6 +4855,116 @@ func (ec *executionContext) fieldContext_Product_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Product_status(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Status) graphql.Marshaler {
+			return ec.marshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Product_updatedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ProductArchivePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductArchivePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductArchivePayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductArchivePayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductArchivePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductArchivePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductArchivePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductArchivePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductArchivePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductArchivePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProductConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3665,6 +5084,70 @@ func (ec *executionContext) fieldContext_ProductConnection_totalCount(_ context.
 	return graphql.NewScalarFieldContext("ProductConnection", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ProductCreatePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductCreatePayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductCreatePayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductCreatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductCreatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductCreatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ProductEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3764,6 +5247,267 @@ func (ec *executionContext) _ProductOption_values(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ProductOption_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductOption", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProductPricesSetPayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductPricesSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPricesSetPayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPricesSetPayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPricesSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductPricesSetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductPricesSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPricesSetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPricesSetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPricesSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductPublicationSetPayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductPublicationSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPublicationSetPayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPublicationSetPayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPublicationSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductPublicationSetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductPublicationSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPublicationSetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPublicationSetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPublicationSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductUpdatePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductUpdatePayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductUpdatePayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductUpdatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductUpdatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductUpdatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductUserError_field(ctx context.Context, field graphql.CollectedField, obj *model.ProductUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductUserError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductUserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProductUserError_message(ctx context.Context, field graphql.CollectedField, obj *model.ProductUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductUserError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductUserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProductUserError_code(ctx context.Context, field graphql.CollectedField, obj *model.ProductUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductUserError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductUserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductUserError", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _ProductVariant_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
@@ -4131,6 +5875,134 @@ func (ec *executionContext) fieldContext_ProductVariant_availability(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _ProductVariantDeletePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantDeletePayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantDeletePayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariantDeletePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantDeletePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantDeletePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariantsUpsertPayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantsUpsertPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantsUpsertPayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantsUpsertPayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantsUpsertPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariantsUpsertPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantsUpsertPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantsUpsertPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+			return ec.marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantsUpsertPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantsUpsertPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_channel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4415,6 +6287,50 @@ func (ec *executionContext) fieldContext_Query_stores(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_search(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Search(ctx, fc.Args["query"].(*string), fc.Args["filter"].(*model.SearchFilter), fc.Args["facets"].([]string), fc.Args["sort"].(*model.SearchSort), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchResult) graphql.Marshaler {
+			return ec.marshalNSearchResult2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_search_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4486,6 +6402,359 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SearchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchEdge_score(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchEdge_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchEdge_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchEdge", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SearchFacet_facet(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacet_facet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Facet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacet_facet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacet", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SearchFacet_values(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacet_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SearchFacetValue) graphql.Marshaler {
+			return ec.marshalNSearchFacetValue2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacet_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchFacet",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchFacetValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchFacetValue_value(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacetValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacetValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacetValue", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SearchFacetValue_label(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacetValue_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacetValue_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacetValue", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SearchFacetValue_count(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacetValue_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacetValue_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacetValue", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SearchResult_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchResult", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SearchResult_edges(ctx context.Context, field graphql.CollectedField, obj *model.SearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SearchEdge) graphql.Marshaler {
+			return ec.marshalNSearchEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchResult_facets(ctx context.Context, field graphql.CollectedField, obj *model.SearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResult_facets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Facets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SearchFacet) graphql.Marshaler {
+			return ec.marshalNSearchFacet2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResult_facets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchFacet(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6068,6 +8337,43 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAttributeInput(ctx context.Context, obj any) (model.AttributeInput, error) {
+	var it model.AttributeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputGeoPointInput(ctx context.Context, obj any) (location.Point, error) {
 	var it location.Point
 	if obj == nil {
@@ -6100,6 +8406,47 @@ func (ec *executionContext) unmarshalInputGeoPointInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Lng = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputMediaInput(ctx context.Context, obj any) (catalog.MediaInput, error) {
+	var it catalog.MediaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["alt"]; !present {
+		asMap["alt"] = ""
+	}
+
+	fieldsInOrder := [...]string{"url", "alt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "alt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alt"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alt = data
 		}
 	}
 	return it, nil
@@ -6142,6 +8489,50 @@ func (ec *executionContext) unmarshalInputOptionFilter(ctx context.Context, obj 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPriceInput(ctx context.Context, obj any) (catalog.PriceInput, error) {
+	var it catalog.PriceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"currencyCode", "amount", "compareAtAmount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "currencyCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currencyCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrencyCode = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "compareAtAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compareAtAmount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompareAt = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputPriceRangeFilter(ctx context.Context, obj any) (model.PriceRangeFilter, error) {
 	var it model.PriceRangeFilter
 	if obj == nil {
@@ -6174,6 +8565,124 @@ func (ec *executionContext) unmarshalInputPriceRangeFilter(ctx context.Context, 
 				return it, err
 			}
 			it.Max = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProductCreateInput(ctx context.Context, obj any) (model.ProductCreateInput, error) {
+	var it model.ProductCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["status"]; !present {
+		asMap["status"] = "DRAFT"
+	}
+
+	fieldsInOrder := [...]string{"handle", "title", "description", "brand", "productType", "status", "attributes", "options", "variants", "categoryIds", "collectionIds", "media", "channelIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "handle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("handle"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Handle = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "brand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brand"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Brand = data
+		case "productType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductType = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "attributes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributes"))
+			data, err := ec.unmarshalOAttributeInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttributeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attributes = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOProductOptionInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "variants":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("variants"))
+			data, err := ec.unmarshalOProductVariantInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Variants = data
+		case "categoryIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryIds = data
+		case "collectionIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionIds = data
+		case "media":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("media"))
+			data, err := ec.unmarshalOMediaInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Media = data
+		case "channelIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channelIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChannelIds = data
 		}
 	}
 	return it, nil
@@ -6239,6 +8748,368 @@ func (ec *executionContext) unmarshalInputProductFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.AvailableInStore = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProductOptionInput(ctx context.Context, obj any) (catalog.OptionInput, error) {
+	var it catalog.OptionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProductUpdateInput(ctx context.Context, obj any) (model.ProductUpdateInput, error) {
+	var it model.ProductUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"handle", "title", "description", "brand", "productType", "status", "attributes", "options", "categoryIds", "collectionIds", "media"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "handle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("handle"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Handle = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "brand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brand"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Brand = data
+		case "productType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductType = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "attributes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributes"))
+			data, err := ec.unmarshalOAttributeInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttributeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attributes = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOProductOptionInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "categoryIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryIds = data
+		case "collectionIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionIds = data
+		case "media":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("media"))
+			data, err := ec.unmarshalOMediaInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Media = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProductVariantInput(ctx context.Context, obj any) (model.ProductVariantInput, error) {
+	var it model.ProductVariantInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "sku", "barcode", "title", "options", "weightGrams", "prices"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "barcode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("barcode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Barcode = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOSelectedOptionInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValueᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "weightGrams":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightGrams"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightGrams = data
+		case "prices":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prices"))
+			data, err := ec.unmarshalOPriceInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐPriceInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prices = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSearchFilter(ctx context.Context, obj any) (model.SearchFilter, error) {
+	var it model.SearchFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"categoryIds", "collectionIds", "brands", "options", "price", "inStore"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "categoryIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryIds = data
+		case "collectionIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionIds"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionIds = data
+		case "brands":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brands"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Brands = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOOptionFilter2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionFilterᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "price":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("price"))
+			data, err := ec.unmarshalOPriceRangeFilter2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPriceRangeFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Price = data
+		case "inStore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inStore"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InStore = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSelectedOptionInput(ctx context.Context, obj any) (catalog.OptionValue, error) {
+	var it catalog.OptionValue
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVariantPriceInput(ctx context.Context, obj any) (model.VariantPriceInput, error) {
+	var it model.VariantPriceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"variantId", "currencyCode", "amount", "compareAtAmount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "variantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("variantId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VariantID = data
+		case "currencyCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currencyCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrencyCode = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "compareAtAmount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compareAtAmount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompareAtAmount = data
 		}
 	}
 	return it, nil
@@ -6864,6 +9735,96 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "productCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productArchive":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productArchive(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productVariantsUpsert":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productVariantsUpsert(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productVariantDelete":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productVariantDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productPricesSet":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productPricesSet(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productPublicationSet":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productPublicationSet(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var openingHoursImplementors = []string{"OpeningHours"}
 
 func (ec *executionContext) _OpeningHours(ctx context.Context, sel ast.SelectionSet, obj *location.OpeningHours) graphql.Marshaler {
@@ -7331,6 +10292,59 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "status":
+			out.Values[i] = ec._Product_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Product_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productArchivePayloadImplementors = []string{"ProductArchivePayload"}
+
+func (ec *executionContext) _ProductArchivePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductArchivePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productArchivePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductArchivePayload")
+		case "product":
+			out.Values[i] = ec._ProductArchivePayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductArchivePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7438,6 +10452,49 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var productCreatePayloadImplementors = []string{"ProductCreatePayload"}
+
+func (ec *executionContext) _ProductCreatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductCreatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productCreatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductCreatePayload")
+		case "product":
+			out.Values[i] = ec._ProductCreatePayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductCreatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var productEdgeImplementors = []string{"ProductEdge"}
 
 func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ProductEdge) graphql.Marshaler {
@@ -7500,6 +10557,183 @@ func (ec *executionContext) _ProductOption(ctx context.Context, sel ast.Selectio
 			}
 		case "values":
 			out.Values[i] = ec._ProductOption_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productPricesSetPayloadImplementors = []string{"ProductPricesSetPayload"}
+
+func (ec *executionContext) _ProductPricesSetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductPricesSetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productPricesSetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductPricesSetPayload")
+		case "product":
+			out.Values[i] = ec._ProductPricesSetPayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductPricesSetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productPublicationSetPayloadImplementors = []string{"ProductPublicationSetPayload"}
+
+func (ec *executionContext) _ProductPublicationSetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductPublicationSetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productPublicationSetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductPublicationSetPayload")
+		case "product":
+			out.Values[i] = ec._ProductPublicationSetPayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductPublicationSetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productUpdatePayloadImplementors = []string{"ProductUpdatePayload"}
+
+func (ec *executionContext) _ProductUpdatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductUpdatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productUpdatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductUpdatePayload")
+		case "product":
+			out.Values[i] = ec._ProductUpdatePayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductUpdatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productUserErrorImplementors = []string{"ProductUserError"}
+
+func (ec *executionContext) _ProductUserError(ctx context.Context, sel ast.SelectionSet, obj *model.ProductUserError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productUserErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductUserError")
+		case "field":
+			out.Values[i] = ec._ProductUserError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ProductUserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._ProductUserError_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7853,6 +11087,92 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var productVariantDeletePayloadImplementors = []string{"ProductVariantDeletePayload"}
+
+func (ec *executionContext) _ProductVariantDeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductVariantDeletePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productVariantDeletePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductVariantDeletePayload")
+		case "product":
+			out.Values[i] = ec._ProductVariantDeletePayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductVariantDeletePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productVariantsUpsertPayloadImplementors = []string{"ProductVariantsUpsertPayload"}
+
+func (ec *executionContext) _ProductVariantsUpsertPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductVariantsUpsertPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productVariantsUpsertPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductVariantsUpsertPayload")
+		case "product":
+			out.Values[i] = ec._ProductVariantsUpsertPayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductVariantsUpsertPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -8027,6 +11347,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "search":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_search(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -8040,6 +11382,203 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var searchEdgeImplementors = []string{"SearchEdge"}
+
+func (ec *executionContext) _SearchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SearchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchEdge")
+		case "cursor":
+			out.Values[i] = ec._SearchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SearchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._SearchEdge_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var searchFacetImplementors = []string{"SearchFacet"}
+
+func (ec *executionContext) _SearchFacet(ctx context.Context, sel ast.SelectionSet, obj *model.SearchFacet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchFacet")
+		case "facet":
+			out.Values[i] = ec._SearchFacet_facet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._SearchFacet_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var searchFacetValueImplementors = []string{"SearchFacetValue"}
+
+func (ec *executionContext) _SearchFacetValue(ctx context.Context, sel ast.SelectionSet, obj *model.SearchFacetValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchFacetValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchFacetValue")
+		case "value":
+			out.Values[i] = ec._SearchFacetValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._SearchFacetValue_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._SearchFacetValue_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var searchResultImplementors = []string{"SearchResult"}
+
+func (ec *executionContext) _SearchResult(ctx context.Context, sel ast.SelectionSet, obj *model.SearchResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchResult")
+		case "totalCount":
+			out.Values[i] = ec._SearchResult_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._SearchResult_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._SearchResult_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SearchResult_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "facets":
+			out.Values[i] = ec._SearchResult_facets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -8771,6 +12310,11 @@ func (ec *executionContext) marshalNAttribute2ᚕgithubᚗcomᚋomnicanalᚋomni
 	return ret
 }
 
+func (ec *executionContext) unmarshalNAttributeInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttributeInput(ctx context.Context, v any) (model.AttributeInput, error) {
+	res, err := ec.unmarshalInputAttributeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8906,6 +12450,35 @@ func (ec *executionContext) marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx c
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]uuid.UUID, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]uuid.UUID, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, sel ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8940,6 +12513,11 @@ func (ec *executionContext) marshalNMedia2ᚕgithubᚗcomᚋomnicanalᚋomnicana
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNMediaInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaInput(ctx context.Context, v any) (catalog.MediaInput, error) {
+	res, err := ec.unmarshalInputMediaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx context.Context, sel ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
@@ -8997,6 +12575,11 @@ func (ec *executionContext) marshalNPickupSettings2ᚖgithubᚗcomᚋomnicanal�
 	return ec._PickupSettings(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPriceInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐPriceInput(ctx context.Context, v any) (catalog.PriceInput, error) {
+	res, err := ec.unmarshalInputPriceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNProduct2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx context.Context, sel ast.SelectionSet, v catalog.Product) graphql.Marshaler {
 	return ec._Product(ctx, sel, &v)
 }
@@ -9027,6 +12610,16 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋomnicanalᚋomnica
 	return ec._Product(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProductArchivePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductArchivePayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductArchivePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductArchivePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProductConnection2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductConnection(ctx context.Context, sel ast.SelectionSet, v *model.ProductConnection) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -9035,6 +12628,21 @@ func (ec *executionContext) marshalNProductConnection2ᚖgithubᚗcomᚋomnicana
 		return graphql.Null
 	}
 	return ec._ProductConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProductCreateInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductCreateInput(ctx context.Context, v any) (model.ProductCreateInput, error) {
+	res, err := ec.unmarshalInputProductCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductCreatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductCreatePayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductCreatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductCreatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProductEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductEdge(ctx context.Context, sel ast.SelectionSet, v model.ProductEdge) graphql.Marshaler {
@@ -9077,6 +12685,96 @@ func (ec *executionContext) marshalNProductOption2ᚕgithubᚗcomᚋomnicanalᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalNProductOptionInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionInput(ctx context.Context, v any) (catalog.OptionInput, error) {
+	res, err := ec.unmarshalInputProductOptionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductPricesSetPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductPricesSetPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductPricesSetPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductPricesSetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductPublicationSetPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductPublicationSetPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductPublicationSetPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductPublicationSetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx context.Context, v any) (catalog.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx context.Context, sel ast.SelectionSet, v catalog.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus = map[string]catalog.Status{
+		"DRAFT":    catalog.Draft,
+		"ACTIVE":   catalog.Active,
+		"ARCHIVED": catalog.Archived,
+	}
+	marshalNProductStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus = map[catalog.Status]string{
+		catalog.Draft:    "DRAFT",
+		catalog.Active:   "ACTIVE",
+		catalog.Archived: "ARCHIVED",
+	}
+)
+
+func (ec *executionContext) unmarshalNProductUpdateInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUpdateInput(ctx context.Context, v any) (model.ProductUpdateInput, error) {
+	res, err := ec.unmarshalInputProductUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductUpdatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUpdatePayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductUpdatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductUpdatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserError(ctx context.Context, sel ast.SelectionSet, v model.ProductUserError) graphql.Marshaler {
+	return ec._ProductUserError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNProductVariant2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐVariant(ctx context.Context, sel ast.SelectionSet, v catalog.Variant) graphql.Marshaler {
 	return ec._ProductVariant(ctx, sel, &v)
 }
@@ -9097,6 +12795,115 @@ func (ec *executionContext) marshalNProductVariant2ᚕgithubᚗcomᚋomnicanal�
 	return ret
 }
 
+func (ec *executionContext) marshalNProductVariantDeletePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantDeletePayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductVariantDeletePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductVariantDeletePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProductVariantInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInput(ctx context.Context, v any) (model.ProductVariantInput, error) {
+	res, err := ec.unmarshalInputProductVariantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNProductVariantInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInputᚄ(ctx context.Context, v any) ([]model.ProductVariantInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ProductVariantInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductVariantInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNProductVariantsUpsertPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantsUpsertPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductVariantsUpsertPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductVariantsUpsertPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdge(ctx context.Context, sel ast.SelectionSet, v model.SearchEdge) graphql.Marshaler {
+	return ec._SearchEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSearchEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchFacet2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacet(ctx context.Context, sel ast.SelectionSet, v model.SearchFacet) graphql.Marshaler {
+	return ec._SearchFacet(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSearchFacet2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchFacet) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchFacet2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacet(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchFacetValue2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetValue(ctx context.Context, sel ast.SelectionSet, v model.SearchFacetValue) graphql.Marshaler {
+	return ec._SearchFacetValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSearchFacetValue2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetValueᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchFacetValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchFacetValue2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchResult2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchResult(ctx context.Context, sel ast.SelectionSet, v *model.SearchResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SearchResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSelectedOption2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValue(ctx context.Context, sel ast.SelectionSet, v catalog.OptionValue) graphql.Marshaler {
 	return ec._SelectedOption(ctx, sel, &v)
 }
@@ -9115,6 +12922,11 @@ func (ec *executionContext) marshalNSelectedOption2ᚕgithubᚗcomᚋomnicanal�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNSelectedOptionInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValue(ctx context.Context, v any) (catalog.OptionValue, error) {
+	res, err := ec.unmarshalInputSelectedOptionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStore2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx context.Context, sel ast.SelectionSet, v location.Location) graphql.Marshaler {
@@ -9258,6 +13070,25 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNVariantPriceInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐVariantPriceInput(ctx context.Context, v any) (model.VariantPriceInput, error) {
+	res, err := ec.unmarshalInputVariantPriceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNVariantPriceInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐVariantPriceInputᚄ(ctx context.Context, v any) ([]model.VariantPriceInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.VariantPriceInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNVariantPriceInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐVariantPriceInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -9398,6 +13229,23 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAttributeInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttributeInputᚄ(ctx context.Context, v any) ([]model.AttributeInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AttributeInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAttributeInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttributeInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9467,6 +13315,41 @@ func (ec *executionContext) unmarshalOGeoPointInput2ᚖgithubᚗcomᚋomnicanal�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]uuid.UUID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]uuid.UUID, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, sel ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, v any) (*uuid.UUID, error) {
 	if v == nil {
 		return nil, nil
@@ -9503,6 +13386,23 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOMediaInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaInputᚄ(ctx context.Context, v any) ([]catalog.MediaInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]catalog.MediaInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMediaInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx context.Context, sel ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -9520,6 +13420,23 @@ func (ec *executionContext) unmarshalOOptionFilter2ᚕgithubᚗcomᚋomnicanal�
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNOptionFilter2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionFilter(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPriceInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐPriceInputᚄ(ctx context.Context, v any) ([]catalog.PriceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]catalog.PriceInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPriceInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐPriceInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -9557,6 +13474,23 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋomnicanal�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOProductOptionInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionInputᚄ(ctx context.Context, v any) ([]catalog.OptionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]catalog.OptionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductOptionInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOProductSortKey2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductSortKey(ctx context.Context, v any) (*model.ProductSortKey, error) {
 	if v == nil {
 		return nil, nil
@@ -9573,6 +13507,38 @@ func (ec *executionContext) marshalOProductSortKey2ᚖgithubᚗcomᚋomnicanal�
 	return v
 }
 
+func (ec *executionContext) unmarshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx context.Context, v any) (*catalog.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus(ctx context.Context, sel ast.SelectionSet, v *catalog.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus = map[string]catalog.Status{
+		"DRAFT":    catalog.Draft,
+		"ACTIVE":   catalog.Active,
+		"ARCHIVED": catalog.Archived,
+	}
+	marshalOProductStatus2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐStatus = map[catalog.Status]string{
+		catalog.Draft:    "DRAFT",
+		catalog.Active:   "ACTIVE",
+		catalog.Archived: "ARCHIVED",
+	}
+)
+
 func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐVariant(ctx context.Context, sel ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -9580,11 +13546,81 @@ func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋomnicanal�
 	return ec._ProductVariant(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOProductVariantInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInputᚄ(ctx context.Context, v any) ([]model.ProductVariantInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ProductVariantInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductVariantInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductVariantInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOSearchFilter2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFilter(ctx context.Context, v any) (*model.SearchFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSearchFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSearchSort2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchSort(ctx context.Context, v any) (*model.SearchSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SearchSort)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSearchSort2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchSort(ctx context.Context, sel ast.SelectionSet, v *model.SearchSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSelectedOptionInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValueᚄ(ctx context.Context, v any) ([]catalog.OptionValue, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]catalog.OptionValue, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSelectedOptionInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValue(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOStore2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx context.Context, sel ast.SelectionSet, v *location.Location) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Store(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -10,3 +10,12 @@ type ProductConnection struct {
 	PageInfo *PageInfo         `json:"pageInfo"`
 	Filter   catalog.ProductFilter
 }
+
+// SearchResult is a page of search hits with the facets asked for.
+type SearchResult struct {
+	TotalCount int               `json:"totalCount"`
+	Edges      []SearchEdge      `json:"edges"`
+	Nodes      []catalog.Product `json:"nodes"`
+	PageInfo   *PageInfo         `json:"pageInfo"`
+	Facets     []SearchFacet     `json:"facets"`
+}

@@ -19,6 +19,14 @@ type Attribute struct {
 	Value string `json:"value"`
 }
 
+type AttributeInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type Mutation struct {
+}
+
 // Relay cursor pagination: where the current page sits.
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
@@ -48,6 +56,36 @@ type PriceRangeFilter struct {
 	Max *string `json:"max,omitempty"`
 }
 
+type ProductArchivePayload struct {
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
+type ProductCreateInput struct {
+	// Lower-case words joined by hyphens, unique: `chaussure-de-course-elan`.
+	Handle      string                `json:"handle"`
+	Title       string                `json:"title"`
+	Description *string               `json:"description,omitempty"`
+	Brand       *string               `json:"brand,omitempty"`
+	ProductType *string               `json:"productType,omitempty"`
+	Status      *catalog.Status       `json:"status,omitempty"`
+	Attributes  []AttributeInput      `json:"attributes,omitempty"`
+	Options     []catalog.OptionInput `json:"options,omitempty"`
+	// The variants, in display order.
+	Variants      []ProductVariantInput `json:"variants,omitempty"`
+	CategoryIds   []uuid.UUID           `json:"categoryIds,omitempty"`
+	CollectionIds []uuid.UUID           `json:"collectionIds,omitempty"`
+	Media         []catalog.MediaInput  `json:"media,omitempty"`
+	// The channels the product is sold on (when active).
+	ChannelIds []uuid.UUID `json:"channelIds,omitempty"`
+}
+
+type ProductCreatePayload struct {
+	// The product, or null when there are userErrors.
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
 type ProductEdge struct {
 	Cursor string           `json:"cursor"`
 	Node   *catalog.Product `json:"node"`
@@ -60,14 +98,122 @@ type ProductFilter struct {
 	CategoryID   *uuid.UUID `json:"categoryId,omitempty"`
 	CollectionID *uuid.UUID `json:"collectionId,omitempty"`
 	Brands       []string   `json:"brands,omitempty"`
-	// Products with at least one variant priced in the range.
+	// Products whose lowest variant price (the "from" price) is in the range.
 	Price   *PriceRangeFilter      `json:"price,omitempty"`
 	Options []catalog.OptionFilter `json:"options,omitempty"`
 	// Products with a variant in stock at this store.
 	AvailableInStore *uuid.UUID `json:"availableInStore,omitempty"`
 }
 
+type ProductPricesSetPayload struct {
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
+type ProductPublicationSetPayload struct {
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
+// Changes to a product. Fields left out are left as they are; a list given
+// replaces the whole list. Variants, prices and publication have their own
+// mutations.
+type ProductUpdateInput struct {
+	Handle        *string               `json:"handle,omitempty"`
+	Title         *string               `json:"title,omitempty"`
+	Description   *string               `json:"description,omitempty"`
+	Brand         *string               `json:"brand,omitempty"`
+	ProductType   *string               `json:"productType,omitempty"`
+	Status        *catalog.Status       `json:"status,omitempty"`
+	Attributes    []AttributeInput      `json:"attributes,omitempty"`
+	Options       []catalog.OptionInput `json:"options,omitempty"`
+	CategoryIds   []uuid.UUID           `json:"categoryIds,omitempty"`
+	CollectionIds []uuid.UUID           `json:"collectionIds,omitempty"`
+	Media         []catalog.MediaInput  `json:"media,omitempty"`
+}
+
+type ProductUpdatePayload struct {
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
+// A problem with a mutation's input. `field` is the path to the input value at
+// fault, e.g. `["input", "variants", "0", "prices", "1", "amount"]`; `code` is
+// `INVALID_INPUT`, `CONFLICT` (a handle, SKU or barcode already taken, an
+// idempotency key reused for another request) or `NOT_FOUND` (an unknown id).
+type ProductUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}
+
+type ProductVariantDeletePayload struct {
+	// The product the variant belonged to.
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
+// A variant to create or change. An existing variant is named by `id`, or
+// else by `sku`; a new SKU creates a variant. Fields left out are left as
+// they are.
+type ProductVariantInput struct {
+	ID  *uuid.UUID `json:"id,omitempty"`
+	Sku *string    `json:"sku,omitempty"`
+	// EAN-13, UPC or another GTIN, with its check digit; empty for none.
+	Barcode *string `json:"barcode,omitempty"`
+	// Defaults to the option values, e.g. `Noir / 42`.
+	Title *string `json:"title,omitempty"`
+	// One value for each of the product's options.
+	Options     []catalog.OptionValue `json:"options,omitempty"`
+	WeightGrams *int                  `json:"weightGrams,omitempty"`
+	// The variant's complete set of prices (one per currency).
+	Prices []catalog.PriceInput `json:"prices,omitempty"`
+}
+
+type ProductVariantsUpsertPayload struct {
+	Product    *catalog.Product   `json:"product,omitempty"`
+	UserErrors []ProductUserError `json:"userErrors"`
+}
+
 type Query struct {
+}
+
+type SearchEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *catalog.Product `json:"node"`
+	// Relevance, higher is better; comparable only within one result.
+	Score float64 `json:"score"`
+}
+
+type SearchFacet struct {
+	// The facet as asked: `category`, `brand`, `price`, `store` or `option:<name>`.
+	Facet  string             `json:"facet"`
+	Values []SearchFacetValue `json:"values"`
+}
+
+// One value of a facet and how many products have it. The counts honour every
+// filter except the facet's own, so a shopper can widen a choice.
+type SearchFacetValue struct {
+	// What to filter on: a category or store id, a brand, an option value, or a price bucket `min-max` in minor units.
+	Value string `json:"value"`
+	// What to show: the category or store name, the brand, the value, or the price bucket in the channel's currency.
+	Label string `json:"label"`
+	Count int    `json:"count"`
+}
+
+// Narrows a search. Values within one field are alternatives (OR); different
+// fields must all hold (AND).
+type SearchFilter struct {
+	// Products in any of these categories or below them.
+	CategoryIds   []uuid.UUID `json:"categoryIds,omitempty"`
+	CollectionIds []uuid.UUID `json:"collectionIds,omitempty"`
+	Brands        []string    `json:"brands,omitempty"`
+	// An option value that exists among the variants, e.g. Taille 42 or 43.
+	Options []catalog.OptionFilter `json:"options,omitempty"`
+	// The product's lowest price (the "from" price), in the channel's currency.
+	Price *PriceRangeFilter `json:"price,omitempty"`
+	// Products a store holds stock of: "available in my store".
+	InStore *uuid.UUID `json:"inStore,omitempty"`
 }
 
 type StoreAvailability struct {
@@ -85,6 +231,13 @@ type StoreConnection struct {
 type StoreEdge struct {
 	Cursor string             `json:"cursor"`
 	Node   *location.Location `json:"node"`
+}
+
+type VariantPriceInput struct {
+	VariantID       uuid.UUID `json:"variantId"`
+	CurrencyCode    string    `json:"currencyCode"`
+	Amount          string    `json:"amount"`
+	CompareAtAmount *string   `json:"compareAtAmount,omitempty"`
 }
 
 type ProductSortKey string
@@ -147,6 +300,66 @@ func (e *ProductSortKey) UnmarshalJSON(b []byte) error {
 }
 
 func (e ProductSortKey) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SearchSort string
+
+const (
+	// Best text matches first; newest first when there is no text.
+	SearchSortRelevance SearchSort = "RELEVANCE"
+	SearchSortPriceAsc  SearchSort = "PRICE_ASC"
+	SearchSortPriceDesc SearchSort = "PRICE_DESC"
+	SearchSortNewest    SearchSort = "NEWEST"
+)
+
+var AllSearchSort = []SearchSort{
+	SearchSortRelevance,
+	SearchSortPriceAsc,
+	SearchSortPriceDesc,
+	SearchSortNewest,
+}
+
+func (e SearchSort) IsValid() bool {
+	switch e {
+	case SearchSortRelevance, SearchSortPriceAsc, SearchSortPriceDesc, SearchSortNewest:
+		return true
+	}
+	return false
+}
+
+func (e SearchSort) String() string {
+	return string(e)
+}
+
+func (e *SearchSort) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SearchSort(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SearchSort", str)
+	}
+	return nil
+}
+
+func (e SearchSort) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SearchSort) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SearchSort) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
