@@ -84,3 +84,17 @@ func RequireRole(ctx context.Context, roles ...Role) (Principal, error) {
 	}
 	return p, nil
 }
+
+type customerKey struct{}
+
+// WithCustomer returns ctx acting for the signed-in customer id. Only the
+// authentication layer (a verified customer session token) should call it.
+func WithCustomer(ctx context.Context, id ID) context.Context {
+	return context.WithValue(ctx, customerKey{}, id)
+}
+
+// CustomerFrom returns the signed-in customer ctx acts for, if any.
+func CustomerFrom(ctx context.Context) (ID, bool) {
+	id, ok := ctx.Value(customerKey{}).(ID)
+	return id, ok && id != ID{}
+}
