@@ -2,7 +2,9 @@ package graph
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,57 +14,75 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/customer"
+	"github.com/omnicanal/omnicanal/commerce/ratelimit"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 )
 
-// Staff authentication. A staff tool sends `Authorization: Bearer st_…`
-// (over a websocket: an "Authorization" entry in the connection_init
-// payload); the token is verified once per request and the principal it
-// acts for is put in the context, where services find it with
-// commerce.RequireRole. Resolvers never look at it.
+// Bearer-token authentication, for staff and customers. A staff tool sends
+// `Authorization: Bearer st_…`, a storefront, app or kiosk acting for a
+// signed-in shopper `Authorization: Bearer ct_…` (over a websocket: an
+// "Authorization" entry in the connection_init payload). The token is
+// verified once per request and who it acts for is put in the context:
+// the staff principal, found by services with commerce.RequireRole, or the
+// customer id, found with commerce.CustomerFrom. Resolvers never decide
+// permissions from it.
 //
-// Only bearer tokens with the staff prefix are ours: other schemes and
-// other tokens (customer sessions, later) are left for their own
-// authenticator, so one header can carry either kind.
+// The prefix tells the kinds apart without a lookup. Other schemes and
+// tokens of no known prefix are left alone, for an authenticator of their
+// own, so one header can carry any kind.
 
-// AuthorizationHeader carries a staff token.
+// AuthorizationHeader carries a staff or customer token.
 const AuthorizationHeader = "Authorization"
 
-// staffToken returns the staff token of an Authorization value, if it
-// holds one.
-func staffToken(authorization string) (string, bool) {
+// bearerToken returns the token of an Authorization value, "" when it holds
+// no bearer token.
+func bearerToken(authorization string) string {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+		return ""
 	}
-	token = strings.TrimSpace(token)
-	return token, strings.HasPrefix(token, staff.TokenPrefix)
+	return strings.TrimSpace(token)
 }
 
-// authenticate resolves a staff token into ctx. Without a staff service
-// (a server or a test that does not offer staff access) every staff token
-// is refused rather than ignored: a client that sends one expects to act as
-// staff, and silently serving it as anonymous would only confuse it.
-func authenticate(ctx context.Context, staffSvc *staff.Service, token string) (context.Context, error) {
-	if staffSvc == nil {
-		return ctx, commerce.Errorf(commerce.ErrUnauthenticated, "staff tokens are not accepted here")
+// authenticate resolves a staff or customer token into ctx. Without the
+// service of its kind (a server or a test that does not offer staff access
+// or customer accounts) a token is refused rather than ignored: a client
+// that sends one expects to act as staff or as a customer, and silently
+// serving it as anonymous would only confuse it.
+func authenticate(ctx context.Context, staffSvc *staff.Service, customers *customer.Service, token string) (context.Context, error) {
+	switch {
+	case strings.HasPrefix(token, staff.TokenPrefix):
+		if staffSvc == nil {
+			return ctx, commerce.Errorf(commerce.ErrUnauthenticated, "staff tokens are not accepted here")
+		}
+		p, err := staffSvc.Authenticate(ctx, token)
+		if err != nil {
+			return ctx, err
+		}
+		return commerce.WithPrincipal(ctx, p), nil
+	case strings.HasPrefix(token, customer.TokenPrefix):
+		if customers == nil {
+			return ctx, commerce.Errorf(commerce.ErrUnauthenticated, "customer tokens are not accepted here")
+		}
+		id, err := customers.Authenticate(ctx, token)
+		if err != nil {
+			return ctx, err
+		}
+		return commerce.WithCustomer(ctx, id), nil
 	}
-	p, err := staffSvc.Authenticate(ctx, token)
-	if err != nil {
-		return ctx, err
-	}
-	return commerce.WithPrincipal(ctx, p), nil
+	return ctx, nil // not ours
 }
 
-// authenticateStaff reads the Authorization header. Like a bad channel key,
-// a bad token is remembered rather than answered here: staffGate turns it
-// into a request error in the response shape the client negotiated.
-func authenticateStaff(staffSvc *staff.Service, next http.Handler) http.Handler {
+// authenticateBearer reads the Authorization header. Like a bad channel
+// key, a bad token is remembered rather than answered here: authGate turns
+// it into a request error in the response shape the client negotiated.
+func authenticateBearer(staffSvc *staff.Service, customers *customer.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token, ok := staffToken(r.Header.Get(AuthorizationHeader)); ok {
-			ctx, err := authenticate(r.Context(), staffSvc, token)
+		if token := bearerToken(r.Header.Get(AuthorizationHeader)); token != "" {
+			ctx, err := authenticate(r.Context(), staffSvc, customers, token)
 			if err != nil {
-				ctx = context.WithValue(ctx, staffErrKey{}, err)
+				ctx = context.WithValue(ctx, authErrKey{}, err)
 			}
 			r = r.WithContext(ctx)
 		}
@@ -70,35 +90,36 @@ func authenticateStaff(staffSvc *staff.Service, next http.Handler) http.Handler 
 	})
 }
 
-type staffErrKey struct{}
+type authErrKey struct{}
 
-// authenticateInit is the websocket counterpart of authenticateStaff, for
+// authenticateInit is the websocket counterpart of authenticateBearer, for
 // the connection_init payload. A bad token refuses the connection.
-func authenticateInit(ctx context.Context, staffSvc *staff.Service, payload map[string]any) (context.Context, error) {
+func authenticateInit(ctx context.Context, staffSvc *staff.Service, customers *customer.Service, payload map[string]any) (context.Context, error) {
 	auth, _ := payload[AuthorizationHeader].(string)
 	if auth == "" {
 		auth, _ = payload["authorization"].(string)
 	}
-	token, ok := staffToken(auth)
-	if !ok {
+	token := bearerToken(auth)
+	if token == "" {
 		return ctx, nil
 	}
-	return authenticate(ctx, staffSvc, token)
+	return authenticate(ctx, staffSvc, customers, token)
 }
 
-// staffGate fails the whole request when its staff token was bad: the
-// client asked to act as staff and must not get an anonymous answer.
-type staffGate struct{}
+// authGate fails the whole request when its token was bad: the client
+// asked to act as staff or as a customer and must not get an anonymous
+// answer.
+type authGate struct{}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = staffGate{}
+} = authGate{}
 
-func (staffGate) ExtensionName() string                   { return "StaffGate" }
-func (staffGate) Validate(graphql.ExecutableSchema) error { return nil }
-func (staffGate) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
-	if err, _ := ctx.Value(staffErrKey{}).(error); err != nil {
+func (authGate) ExtensionName() string                   { return "AuthGate" }
+func (authGate) Validate(graphql.ExecutableSchema) error { return nil }
+func (authGate) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
+	if err, _ := ctx.Value(authErrKey{}).(error); err != nil {
 		// Passed through the error presenter like channelGate's errors:
 		// UNAUTHENTICATED keeps its code, a database failure becomes an
 		// internal error logged with the request id.
@@ -107,12 +128,44 @@ func (staffGate) MutateOperationContext(ctx context.Context, _ *graphql.Operatio
 	return nil
 }
 
-// useStaff installs staff authentication on the server, and gives each
+// withClient puts the client's key in the request context, for services
+// that rate-limit per client (sign-in, cart handoff codes). The key is the
+// connection's remote address, and for IPv6 its /64 network: one
+// subscriber usually holds a whole /64 and could otherwise take a fresh
+// address, and a fresh allowance, for every attempt. Behind a load
+// balancer the remote address is the balancer's; trusting a forwarded
+// header needs configuration of which proxies to trust, which comes with
+// the deployment work.
+func withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(ratelimit.WithClient(r.Context(), clientKey(r.RemoteAddr))))
+	})
+}
+
+// clientKey turns a remote address ("192.0.2.1:5678", "[2001:db8::1]:80")
+// into a rate-limit key.
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
+}
+
+// useAuth installs staff and customer authentication on the server, and gives each
 // root field of a mutation its own loaders. Mutations run one after the
 // other; without fresh loaders, the second mutation of a document touching
 // the same product would return what the first one's payload had cached.
-func useStaff(srv *handler.Server, svc Services) {
-	srv.Use(staffGate{})
+func useAuth(srv *handler.Server, svc Services) {
+	srv.Use(authGate{})
 	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 		if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Mutation {
 			ctx = withLoaders(ctx, newLoaders(svc, channel.FromContext(ctx)))

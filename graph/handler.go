@@ -60,7 +60,7 @@ func NewHandler(svc Services, opts Options) http.Handler {
 			OriginPatterns: []string{"*"},
 		}},
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			ctx, err := authenticateInit(ctx, opts.Staff, payload)
+			ctx, err := authenticateInit(ctx, opts.Staff, svc.Customers, payload)
 			if err != nil {
 				return ctx, nil, err
 			}
@@ -88,14 +88,14 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(channelGate{})
-	useStaff(srv, svc)
+	useAuth(srv, svc)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, newLoaders(svc, channel.FromContext(ctx))))
 	})
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 
-	return resolveChannel(svc.Channels, opts.Timeout, authenticateStaff(opts.Staff, srv))
+	return resolveChannel(svc.Channels, opts.Timeout, withClient(authenticateBearer(opts.Staff, svc.Customers, srv)))
 }
 
 // resolveChannel reads the X-Channel-Key header into the request context.

@@ -6,10 +6,13 @@ package graph
 //go:generate go tool gqlgen generate
 
 import (
+	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
 	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/search"
 )
 
@@ -20,6 +23,12 @@ type Services struct {
 	Catalog      *catalog.Service
 	Inventory    *inventory.Service
 	SearchEngine search.Engine
+	// Customers signs shoppers up and in; nil refuses customer tokens.
+	Customers *customer.Service
+	// Offers stores offers and coupon codes (staff writes and listing).
+	Offers *offer.Service
+	// Carts are the shared carts, priced with Offers.
+	Carts *cart.Service
 }
 
 // Resolver is the root resolver; it holds no request state (that lives in

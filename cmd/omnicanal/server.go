@@ -15,11 +15,14 @@ import (
 
 	"github.com/omnicanal/omnicanal/admin"
 	"github.com/omnicanal/omnicanal/admin/bulk"
+	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
 	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph"
@@ -43,13 +46,22 @@ func newApp(cfg Config, pool *pgxpool.Pool) *app {
 		Catalog:      catalog.NewService(pool),
 		Inventory:    inventory.NewService(pool),
 		SearchEngine: newSearchEngine(cfg, pool),
+		Customers:    customer.NewService(pool),
+		Offers:       offer.NewService(pool),
 	}
+	// Carts are priced with the offers of the offers store, which also
+	// tells which offers are used up (see the assertion below).
+	svc.Carts = cart.NewService(pool, svc.Offers)
 	return &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
 		Outbox:   outbox.NewService(pool),
 	}
 }
+
+// The offers store gives carts its usage limits; cart.Service finds them
+// by a type assertion, so a signature drift would silently drop them.
+var _ cart.UsageLimits = (*offer.Service)(nil)
 
 // newSearchEngine picks Meilisearch when it is configured and the Postgres
 // engine otherwise.

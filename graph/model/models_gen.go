@@ -7,11 +7,18 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/commerce/offer"
+	"github.com/omnicanal/omnicanal/commerce/pricing"
 )
 
 type Attribute struct {
@@ -24,7 +31,276 @@ type AttributeInput struct {
 	Value string `json:"value"`
 }
 
+type CartBuyerIdentity struct {
+	// The signed-in customer the cart belongs to; null for a guest cart.
+	CustomerID *uuid.UUID `json:"customerId,omitempty"`
+}
+
+type CartBuyerIdentityUpdatePayload struct {
+	Cart       *cart.Cart      `json:"cart,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartCreatePayload struct {
+	Cart *cart.Cart `json:"cart,omitempty"`
+	// The guest token of the cart, shown once: keep it to reach the cart.
+	// Null for a signed-in customer, who reaches their cart by signing in.
+	Token      *string         `json:"token,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartDiscountCodesUpdatePayload struct {
+	Cart       *cart.Cart      `json:"cart,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartInput struct {
+	Lines []CartLineInput `json:"lines,omitempty"`
+}
+
+type CartLineInput struct {
+	// The ProductVariant to add.
+	MerchandiseID uuid.UUID `json:"merchandiseId"`
+	Quantity      *int      `json:"quantity,omitempty"`
+}
+
+type CartLineUpdateInput struct {
+	// The CartLine.
+	ID uuid.UUID `json:"id"`
+	// The new quantity; 0 removes the line.
+	Quantity int `json:"quantity"`
+}
+
+type CartLinesAddPayload struct {
+	Cart       *cart.Cart      `json:"cart,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartLinesRemovePayload struct {
+	Cart       *cart.Cart      `json:"cart,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartLinesUpdatePayload struct {
+	Cart       *cart.Cart      `json:"cart,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartPickupStoreUpdatePayload struct {
+	Cart       *cart.Cart      `json:"cart,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
+// A problem with a cart mutation. `field` is the path to the argument at
+// fault, e.g. `["lines", "0", "quantity"]`. `code` is INVALID_INPUT, NOT_FOUND
+// (the cart, a line, or a variant not sold on this channel), CONFLICT (the
+// cart is at another version than `ifVersion`, is no longer active, or an
+// idempotency key was reused) or OUT_OF_STOCK.
+type CartUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+	// For OUT_OF_STOCK: the nearest stores that have the quantity, nearest to
+	// the pickup store (or the kiosk's or till's store) first, with their
+	// distance in `store.distanceKm`; by name when there is neither.
+	Stores []StoreAvailability `json:"stores,omitempty"`
+}
+
+type CustomerAccessTokenCreateInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type CustomerAccessTokenCreatePayload struct {
+	CustomerAccessToken *customer.AccessToken `json:"customerAccessToken,omitempty"`
+	UserErrors          []CustomerUserError   `json:"userErrors"`
+}
+
+type CustomerAccessTokenDeletePayload struct {
+	// The id of the session that ended (never the token itself).
+	DeletedCustomerAccessTokenID *uuid.UUID          `json:"deletedCustomerAccessTokenId,omitempty"`
+	UserErrors                   []CustomerUserError `json:"userErrors"`
+}
+
+type CustomerCreateInput struct {
+	Email string `json:"email"`
+	// At least 8 characters, at most 256.
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+type CustomerCreatePayload struct {
+	// The new customer, or null when there are userErrors.
+	Customer *customer.Customer `json:"customer,omitempty"`
+	// A session for the new customer: sign-up also signs in.
+	CustomerAccessToken *customer.AccessToken `json:"customerAccessToken,omitempty"`
+	UserErrors          []CustomerUserError   `json:"userErrors"`
+}
+
+// A problem with a customer mutation. `field` is the path to the input value
+// at fault (`["input", "email"]`), null when the problem is not one field's
+// (a wrong email or password).
+type CustomerUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}
+
 type Mutation struct {
+}
+
+// An offer as staff defined it, at its current version.
+type Offer struct {
+	ID uuid.UUID `json:"id"`
+	// Grows by one with every change of the definition below.
+	Version int `json:"version"`
+	// What shoppers see next to the discount, on every channel.
+	Title  string         `json:"title"`
+	Kind   pricing.Kind   `json:"kind"`
+	Target pricing.Target `json:"target"`
+	// Lower first; ties are broken by id.
+	Priority int `json:"priority"`
+	// Stackable offers combine; an offer that is not applies alone.
+	Stackable bool `json:"stackable"`
+	// A decimal percent ("12.5"), for PERCENTAGE_OFF and BUY_X_GET_Y.
+	PercentOff *string `json:"percentOff,omitempty"`
+	// The amount off (AMOUNT_OFF) or the unit price (FIXED_PRICE).
+	Amount      *commerce.Money `json:"amount,omitempty"`
+	BuyQuantity *int            `json:"buyQuantity,omitempty"`
+	GetQuantity *int            `json:"getQuantity,omitempty"`
+	// TIERED's steps, ascending.
+	Tiers      []pricing.Tier    `json:"tiers"`
+	AppliesTo  *pricing.Selector `json:"appliesTo"`
+	Conditions *OfferConditions  `json:"conditions"`
+	// True when the offer is restricted to some channels: it may apply on one and not on another.
+	VariesByChannel bool `json:"variesByChannel"`
+	// How many orders may use the offer in all; null is unlimited.
+	UsageLimit *int `json:"usageLimit,omitempty"`
+	// How many orders one customer may place with it; null is unlimited.
+	UsageLimitPerCustomer *int `json:"usageLimitPerCustomer,omitempty"`
+	// How many orders used it.
+	UsageCount int `json:"usageCount"`
+	// Null while the offer is live.
+	DisabledAt *time.Time `json:"disabledAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+}
+
+// All must hold for the offer to apply. Absent values are no condition.
+type OfferConditions struct {
+	// The least the matching lines must add up to, before any discount.
+	MinSubtotal *commerce.Money `json:"minSubtotal,omitempty"`
+	// Inclusive.
+	StartsAt *time.Time `json:"startsAt,omitempty"`
+	// Exclusive: an offer ending at midnight no longer applies at midnight.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// The coupon code that unlocks the offer (letter case ignored); null for an automatic offer.
+	Code            *string `json:"code,omitempty"`
+	RequireSignedIn bool    `json:"requireSignedIn"`
+	// The buyer must be in one of these segments (when any).
+	Segments []string `json:"segments"`
+	// The buyer must have one of these loyalty tiers (when any).
+	LoyaltyTiers []string `json:"loyaltyTiers"`
+	// The kinds of channel the offer is restricted to. Empty (the default) is
+	// every channel; an offer with a list is listed in the consistency report.
+	Channels []channel.Kind `json:"channels"`
+}
+
+// An offer's conditions. On create, a field left out is no condition. On
+// update, a field left out keeps its value, `null` removes the condition and
+// a list replaces the list.
+type OfferConditionsInput struct {
+	MinSubtotal graphql.Omittable[*offer.MoneyInput] `json:"minSubtotal,omitempty"`
+	StartsAt    graphql.Omittable[*time.Time]        `json:"startsAt,omitempty"`
+	EndsAt      graphql.Omittable[*time.Time]        `json:"endsAt,omitempty"`
+	// At most 64 characters, no spaces; unique among live offers whatever the letter case.
+	Code            graphql.Omittable[*string]  `json:"code,omitempty"`
+	RequireSignedIn *bool                       `json:"requireSignedIn,omitempty"`
+	Segments        graphql.Omittable[[]string] `json:"segments,omitempty"`
+	LoyaltyTiers    graphql.Omittable[[]string] `json:"loyaltyTiers,omitempty"`
+	// Leave empty unless the offer must really differ between channels.
+	Channels graphql.Omittable[[]channel.Kind] `json:"channels,omitempty"`
+}
+
+type OfferConnection struct {
+	Edges    []OfferEdge `json:"edges"`
+	Nodes    []Offer     `json:"nodes"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type OfferCreateInput struct {
+	Title string       `json:"title"`
+	Kind  pricing.Kind `json:"kind"`
+	// Required for PERCENTAGE_OFF and AMOUNT_OFF; the other kinds have only one.
+	Target    *pricing.Target `json:"target,omitempty"`
+	Priority  *int            `json:"priority,omitempty"`
+	Stackable *bool           `json:"stackable,omitempty"`
+	// A decimal percent ("12.5"), for PERCENTAGE_OFF and BUY_X_GET_Y.
+	PercentOff  *string               `json:"percentOff,omitempty"`
+	Amount      *offer.MoneyInput     `json:"amount,omitempty"`
+	BuyQuantity *int                  `json:"buyQuantity,omitempty"`
+	GetQuantity *int                  `json:"getQuantity,omitempty"`
+	Tiers       []offer.TierInput     `json:"tiers,omitempty"`
+	AppliesTo   *pricing.Selector     `json:"appliesTo,omitempty"`
+	Conditions  *OfferConditionsInput `json:"conditions,omitempty"`
+	// 0 or null: unlimited.
+	UsageLimit *int `json:"usageLimit,omitempty"`
+	// 0 or null: unlimited. Needs `conditions.requireSignedIn`: guests cannot be counted.
+	UsageLimitPerCustomer *int `json:"usageLimitPerCustomer,omitempty"`
+}
+
+type OfferCreatePayload struct {
+	// The offer, or null when there are userErrors.
+	Offer      *Offer           `json:"offer,omitempty"`
+	UserErrors []OfferUserError `json:"userErrors"`
+}
+
+type OfferDisablePayload struct {
+	Offer      *Offer           `json:"offer,omitempty"`
+	UserErrors []OfferUserError `json:"userErrors"`
+}
+
+type OfferEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Offer `json:"node"`
+}
+
+// Changes to an offer. A field left out keeps its value; `null` removes an
+// optional value (`percentOff`, `amount`, `tiers`, a limit). `appliesTo`,
+// when given, replaces the whole selector. Changing `kind` replaces the kind's
+// parameters (`target`, `percentOff`, `amount`, `buyQuantity`, `getQuantity`,
+// `tiers`): those not given are removed.
+type OfferUpdateInput struct {
+	Title                 *string                              `json:"title,omitempty"`
+	Kind                  *pricing.Kind                        `json:"kind,omitempty"`
+	Target                *pricing.Target                      `json:"target,omitempty"`
+	Priority              *int                                 `json:"priority,omitempty"`
+	Stackable             *bool                                `json:"stackable,omitempty"`
+	PercentOff            graphql.Omittable[*string]           `json:"percentOff,omitempty"`
+	Amount                graphql.Omittable[*offer.MoneyInput] `json:"amount,omitempty"`
+	BuyQuantity           *int                                 `json:"buyQuantity,omitempty"`
+	GetQuantity           *int                                 `json:"getQuantity,omitempty"`
+	Tiers                 graphql.Omittable[[]offer.TierInput] `json:"tiers,omitempty"`
+	AppliesTo             *pricing.Selector                    `json:"appliesTo,omitempty"`
+	Conditions            *OfferConditionsInput                `json:"conditions,omitempty"`
+	UsageLimit            graphql.Omittable[*int]              `json:"usageLimit,omitempty"`
+	UsageLimitPerCustomer graphql.Omittable[*int]              `json:"usageLimitPerCustomer,omitempty"`
+}
+
+type OfferUpdatePayload struct {
+	Offer      *Offer           `json:"offer,omitempty"`
+	UserErrors []OfferUserError `json:"userErrors"`
+}
+
+// A problem with an offer mutation's input. `field` is the path to the input
+// value at fault, e.g. `["input", "tiers", "1", "amountOff", "amount"]`;
+// `code` is `INVALID_INPUT`, `CONFLICT` (a code another live offer has, an
+// idempotency key reused for another request, a disabled offer) or
+// `NOT_FOUND` (an unknown offer).
+type OfferUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
 }
 
 // Relay cursor pagination: where the current page sits.

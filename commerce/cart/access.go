@@ -1,0 +1,117 @@
+package cart
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/internal/db"
+)
+
+// TokenPrefix starts every cart token, so that a token is recognisable in
+// a secret scanner and cannot be mistaken for a staff token ("st_").
+const TokenPrefix = "gt_"
+
+// tokenBytes is a token's entropy: 256 bits, far beyond guessing.
+const tokenBytes = 32
+
+var tokenLen = len(TokenPrefix) + base64.RawURLEncoding.EncodedLen(tokenBytes)
+
+// newToken returns a fresh token and the hash stored for it.
+func newToken() (string, []byte, error) {
+	raw := make([]byte, tokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", nil, err
+	}
+	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	return token, hashToken(token), nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// wellFormed spares the database tokens that cannot be one of ours.
+func wellFormed(token string) bool {
+	if len(token) != tokenLen || !strings.HasPrefix(token, TokenPrefix) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(token[len(TokenPrefix):])
+	return err == nil
+}
+
+// IssueToken gives another token for a cart, valid for ttl (forever when
+// 0), inside the caller's transaction. It checks nothing: the caller has
+// established that whoever gets the token may reach the cart (a handoff
+// code verified, a cart the caller just read with access). The token is
+// returned once and stored hashed.
+func IssueToken(ctx context.Context, tx db.Querier, cartID commerce.ID, ttl time.Duration) (string, error) {
+	token, hash, err := newToken()
+	if err != nil {
+		return "", fmt.Errorf("cart.IssueToken: %w", err)
+	}
+	var expires *time.Duration
+	if ttl > 0 {
+		expires = &ttl
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO cart_tokens (token_hash, cart_id, expires_at)
+		VALUES ($1, $2, now() + $3::interval)`, hash, cartID, expires); err != nil {
+		return "", fmt.Errorf("cart.IssueToken: %w", err)
+	}
+	return token, nil
+}
+
+// access is who the request is, as far as reaching carts goes.
+type access struct {
+	tokenHash []byte       // nil without a well-formed token
+	customer  *commerce.ID // the signed-in customer
+	staff     bool         // a staff user assisting at this store's kiosk or till
+}
+
+// accessFor works out how the request in ctx may reach carts, with the
+// token it gave (empty for none).
+func accessFor(ctx context.Context, token string) access {
+	var a access
+	if token != "" && wellFormed(token) {
+		a.tokenHash = hashToken(token)
+	}
+	if id, ok := commerce.CustomerFrom(ctx); ok {
+		a.customer = &id
+	}
+	a.staff = staffAssisting(ctx)
+	return a
+}
+
+// staffAssisting tells whether the request is a staff user working at the
+// kiosk or till it speaks through: an associate of that store, or an admin
+// or merchandiser (who may act in every store).
+func staffAssisting(ctx context.Context) bool {
+	p, ok := commerce.PrincipalFrom(ctx)
+	ch := channel.FromContext(ctx)
+	if !ok || p.StaffID == (commerce.ID{}) || ch == nil || ch.LocationID == nil {
+		return false
+	}
+	return (ch.Kind == channel.Kiosk || ch.Kind == channel.POS) && p.InLocation(*ch.LocationID)
+}
+
+// reach is the SQL condition that the cart c is @cart and that the request
+// may reach it; every statement that reads or changes a cart includes it.
+const reach = `c.id = @cart AND (
+	(@token::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM cart_tokens t
+		WHERE t.token_hash = @token AND t.cart_id = c.id AND (t.expires_at IS NULL OR t.expires_at > now())))
+	OR c.customer_id = @customer::uuid
+	OR @staff::boolean)`
+
+// args returns the named arguments of reach, to which a statement adds its own.
+func (a access) args(cartID commerce.ID) pgx.NamedArgs {
+	return pgx.NamedArgs{"cart": cartID, "token": a.tokenHash, "customer": a.customer, "staff": a.staff}
+}

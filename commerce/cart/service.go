@@ -1,0 +1,252 @@
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/inventory"
+	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/commerce/pricing"
+)
+
+// Service reads and changes carts.
+type Service struct {
+	pool      *pgxpool.Pool
+	offers    Offers
+	locations *location.Service
+	inventory *inventory.Service
+	now       func() time.Time
+}
+
+// NewService returns a cart service over pool that prices carts with
+// offers (nil: no offers).
+func NewService(pool *pgxpool.Pool, offers Offers) *Service {
+	return &Service{pool: pool, offers: offers, locations: location.NewService(pool),
+		inventory: inventory.NewService(pool), now: time.Now}
+}
+
+// FindCart returns the cart with its lines, priced now for the request's
+// channel. A cart the request may not reach (see the package doc) is
+// NOT_FOUND, like one that does not exist.
+func (s *Service) FindCart(ctx context.Context, id commerce.ID, token string) (*Cart, error) {
+	c, err := s.find(ctx, s.pool, accessFor(ctx, token), id)
+	if err != nil {
+		return nil, fmt.Errorf("cart.FindCart: %w", err)
+	}
+	return c, nil
+}
+
+// find reads and prices a cart in one statement (plus what Offers costs).
+func (s *Service) find(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart, error) {
+	c, err := read(ctx, q, acc, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.price(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readSQL reads a cart and its lines with everything pricing and display
+// need, in one statement: one row per line (one row with NULL line columns
+// for an empty cart).
+const readSQL = `SELECT c.id, c.version, c.status, c.currency_code, c.customer_id, c.pickup_location_id,
+		c.discount_codes, c.created_channel_id, c.created_at, c.updated_at,
+		l.id, l.quantity, l.created_at, l.updated_at,
+		ch.id, ch.kind, ch.name, ch.currency_code, ch.location_id,
+		v.id, v.product_id, v.sku, v.barcode, v.title, v.options, v.weight_grams, v.position,
+		p.handle, p.title, p.description, p.brand, p.product_type, p.status, p.attributes,
+		p.version, p.created_at, p.updated_at,
+		vp.amount, vp.compare_at_amount,
+		ARRAY(WITH RECURSIVE up AS (
+				SELECT pc.category_id AS id FROM product_categories pc WHERE pc.product_id = p.id
+				UNION
+				SELECT cat.parent_id FROM categories cat JOIN up ON cat.id = up.id WHERE cat.parent_id IS NOT NULL)
+			SELECT id FROM up ORDER BY id),
+		ARRAY(SELECT cp.collection_id FROM collection_products cp WHERE cp.product_id = p.id ORDER BY 1)
+	FROM carts c
+	LEFT JOIN cart_lines l ON l.cart_id = c.id
+	LEFT JOIN channels ch ON ch.id = l.channel_id
+	LEFT JOIN variants v ON v.id = l.variant_id
+	LEFT JOIN products p ON p.id = v.product_id
+	LEFT JOIN variant_prices vp ON vp.variant_id = l.variant_id AND vp.currency_code = c.currency_code
+	WHERE ` + reach + `
+	ORDER BY l.id`
+
+// read reads a cart without pricing it.
+func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart, error) {
+	rows, err := q.Query(ctx, readSQL, acc.args(id))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var c *Cart
+	for rows.Next() {
+		var (
+			cart  Cart
+			codes []string
+			// Line columns are NULL for an empty cart.
+			lineID                     *commerce.ID
+			quantity                   *int
+			lineCreated, lineUpdated   *time.Time
+			chID                       *commerce.ID
+			chKind, chName, chCur      *string
+			chLocation                 *commerce.ID
+			vID, vProduct              *commerce.ID
+			sku, barcode, vTitle       *string
+			options                    []catalog.OptionValue
+			weight                     *int
+			position                   *int
+			handle, pTitle, desc       *string
+			brand, pType, pStatus      *string
+			attrs                      map[string]string
+			pVersion                   *int64
+			pCreated, pUpdated         *time.Time
+			amount, compareAt          *int64
+			categoryIDs, collectionIDs []commerce.ID
+			currency, status           string
+			customerID, pickupID       *commerce.ID
+			createdChannel             commerce.ID
+			created, updated           time.Time
+			version                    int
+		)
+		if err := rows.Scan(&cart.ID, &version, &status, &currency, &customerID, &pickupID,
+			&codes, &createdChannel, &created, &updated,
+			&lineID, &quantity, &lineCreated, &lineUpdated,
+			&chID, &chKind, &chName, &chCur, &chLocation,
+			&vID, &vProduct, &sku, &barcode, &vTitle, &options, &weight, &position,
+			&handle, &pTitle, &desc, &brand, &pType, &pStatus, &attrs,
+			&pVersion, &pCreated, &pUpdated,
+			&amount, &compareAt, &categoryIDs, &collectionIDs); err != nil {
+			return nil, err
+		}
+		if c == nil {
+			cart.Version, cart.Status, cart.Currency = version, Status(status), commerce.Currency(currency)
+			cart.CustomerID, cart.PickupLocationID, cart.CreatedChannelID = customerID, pickupID, createdChannel
+			cart.CreatedAt, cart.UpdatedAt = created, updated
+			cart.codes = codes
+			c = &cart
+		}
+		if lineID == nil {
+			continue
+		}
+		l := Line{
+			ID: *lineID, Quantity: *quantity, CreatedAt: *lineCreated, UpdatedAt: *lineUpdated,
+			AddedBy: channel.Channel{ID: *chID, Kind: channel.Kind(*chKind), Name: *chName,
+				Currency: commerce.Currency(*chCur), LocationID: chLocation},
+			Variant: catalog.Variant{ID: *vID, ProductID: *vProduct, SKU: *sku, Barcode: *barcode, Title: *vTitle,
+				Options: options, WeightGrams: weight, Position: *position},
+			Product: catalog.Product{ID: *vProduct, Handle: *handle, Title: *pTitle, Description: *desc, Brand: *brand,
+				ProductType: *pType, Status: catalog.Status(*pStatus), Attributes: attrs, Version: *pVersion,
+				CreatedAt: *pCreated, UpdatedAt: *pUpdated},
+			categoryIDs: categoryIDs, collectionIDs: collectionIDs,
+		}
+		if amount != nil {
+			l.Price = &catalog.Price{VariantID: *vID, Price: commerce.Money{Amount: *amount, Currency: c.Currency}}
+			if compareAt != nil {
+				l.Price.CompareAt = &commerce.Money{Amount: *compareAt, Currency: c.Currency}
+			}
+		}
+		c.Lines = append(c.Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, commerce.NotFound("cart not found")
+	}
+	return c, nil
+}
+
+// price fills the cart's cost from current prices and offers.
+func (s *Service) price(ctx context.Context, c *Cart) error {
+	now := s.now()
+	in := pricing.Input{Currency: c.Currency, Now: now, Lines: make([]pricing.Line, 0, len(c.Lines))}
+	if ch := channel.FromContext(ctx); ch != nil {
+		in.Channel = ch.Kind
+	}
+	// The buyer is the cart's owner, whoever reads it: a till assisting a
+	// customer must show the customer's prices.
+	if c.CustomerID != nil {
+		in.Customer.ID = *c.CustomerID
+	}
+	in.Codes = c.codes
+	priced := make([]int, 0, len(c.Lines)) // index in c.Lines of each pricing line
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		if l.Price == nil {
+			continue
+		}
+		in.Lines = append(in.Lines, pricing.Line{ID: l.ID, VariantID: l.Variant.ID, ProductID: l.Product.ID,
+			CategoryIDs: l.categoryIDs, CollectionIDs: l.collectionIDs, Quantity: l.Quantity, UnitPrice: l.Price.Price})
+		priced = append(priced, i)
+	}
+	var offers []pricing.Offer
+	if s.offers != nil {
+		var err error
+		if offers, err = s.offers.ActiveOffers(ctx, c.Currency, now); err != nil {
+			return fmt.Errorf("active offers: %w", err)
+		}
+		if limits, ok := s.offers.(UsageLimits); ok && len(offers) > 0 {
+			if in.ExhaustedOffers, in.ExhaustedForCustomer, err = limits.Exhausted(ctx, offers, in.Customer.ID); err != nil {
+				return fmt.Errorf("offer usage: %w", err)
+			}
+		}
+	}
+	res, err := pricing.Price(in, offers)
+	if err != nil {
+		return fmt.Errorf("pricing: %w", err)
+	}
+	c.Cost = res
+	explain := make(map[commerce.ID]pricing.Adjustment, len(res.Adjustments))
+	for _, a := range res.Adjustments {
+		explain[a.OfferID] = a
+	}
+	for k, i := range priced {
+		l := &c.Lines[i]
+		l.Cost = &res.Lines[k]
+		l.Adjustments = append(l.Adjustments, l.Cost.Adjustments...)
+		for _, share := range l.Cost.Allocations {
+			a := explain[share.OfferID]
+			a.Amount = share.Amount
+			l.Adjustments = append(l.Adjustments, a)
+		}
+	}
+	// The stored codes are trimmed and distinct ignoring case, as the
+	// engine counts them, so it reports each once, in order.
+	c.DiscountCodes = make([]DiscountCode, len(res.Coupons))
+	for i, cs := range res.Coupons {
+		d := DiscountCode{Code: cs.Code, Applicable: cs.Applied}
+		if !cs.Applied {
+			reason, msg := string(cs.Reason), cs.Reason.Message()
+			d.Reason, d.Message = &reason, &msg
+		}
+		c.DiscountCodes[i] = d
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction, again (up to three times in all) when
+// Postgres aborts it for a deadlock or a serialization failure: those
+// depend on timing, not on the request, and a retry succeeds.
+func (s *Service) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && attempt < 3 &&
+			(pgErr.Code == "40001" || pgErr.Code == "40P01") {
+			continue
+		}
+		return err
+	}
+}
