@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/graph/generated"
@@ -22,11 +21,6 @@ func (r *channelResolver) Store(ctx context.Context, obj *channel.Channel) (*loc
 	return loadersFrom(ctx).locations.get(ctx, *obj.LocationID)
 }
 
-// Amount is the resolver for the amount field.
-func (r *moneyResolver) Amount(ctx context.Context, obj *commerce.Money) (string, error) {
-	return obj.Decimal(), nil
-}
-
 // Channel is the resolver for the channel field.
 func (r *queryResolver) Channel(ctx context.Context) (*channel.Channel, error) {
 	return channel.Require(ctx)
@@ -35,14 +29,10 @@ func (r *queryResolver) Channel(ctx context.Context) (*channel.Channel, error) {
 // Channel returns generated.ChannelResolver implementation.
 func (r *Resolver) Channel() generated.ChannelResolver { return &channelResolver{r} }
 
-// Money returns generated.MoneyResolver implementation.
-func (r *Resolver) Money() generated.MoneyResolver { return &moneyResolver{r} }
-
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
 	channelResolver struct{ *Resolver }
-	moneyResolver   struct{ *Resolver }
 	queryResolver   struct{ *Resolver }
 )

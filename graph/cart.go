@@ -42,6 +42,25 @@ func cartUserErrors(err error, input string, args ...string) ([]model.CartUserEr
 	return out, nil
 }
 
+// Where the web package serves the kiosk page and the QR images of handoff
+// codes (web.Static's kiosk/index.html and web.HandoffQR, mounted by
+// cmd/omnicanal). Paths, not URLs: the API does not know the address its
+// clients reach it by (a load balancer's), and they resolve a path against
+// the one they used.
+const (
+	KioskPath     = "/kiosk/"
+	HandoffQRPath = "/kiosk/qr.svg"
+)
+
+// customerCart turns "no active cart" into null: a signed-in customer
+// without a cart is a normal state (cartCreate makes one), not an error.
+func customerCart(c *cart.Cart, err error) (*cart.Cart, error) {
+	if commerce.ErrorCode(err) == commerce.ErrNotFound {
+		return nil, nil
+	}
+	return c, err
+}
+
 func cartLines(in []model.CartLineInput) []cart.LineInput {
 	out := make([]cart.LineInput, len(in))
 	for i, l := range in {

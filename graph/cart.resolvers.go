@@ -35,6 +35,16 @@ func (r *cartResolver) BuyerIdentity(ctx context.Context, obj *cart.Cart) (*mode
 	return &model.CartBuyerIdentity{CustomerID: obj.CustomerID}, nil
 }
 
+// ResumeURL is the resolver for the resumeUrl field.
+func (r *cartHandoffResolver) ResumeURL(ctx context.Context, obj *cart.Handoff) (string, error) {
+	return KioskPath + "?code=" + obj.Code, nil
+}
+
+// QRCodeURL is the resolver for the qrCodeUrl field.
+func (r *cartHandoffResolver) QRCodeURL(ctx context.Context, obj *cart.Handoff) (string, error) {
+	return HandoffQRPath + "?code=" + obj.Code, nil
+}
+
 // Merchandise is the resolver for the merchandise field.
 func (r *cartLineResolver) Merchandise(ctx context.Context, obj *cart.Line) (*catalog.Variant, error) {
 	primeLine(ctx, obj)
@@ -119,18 +129,58 @@ func (r *mutationResolver) CartPickupStoreUpdate(ctx context.Context, cartID uui
 	return &model.CartPickupStoreUpdatePayload{Cart: c, UserErrors: errs}, nil
 }
 
+// CartHandoffCreate is the resolver for the cartHandoffCreate field.
+func (r *mutationResolver) CartHandoffCreate(ctx context.Context, cartID uuid.UUID, token *string) (*model.CartHandoffCreatePayload, error) {
+	h, err := r.Carts.CreateHandoff(ctx, cartID, str(token))
+	errs, err := cartUserErrors(err, "")
+	if err != nil {
+		return nil, err
+	}
+	return &model.CartHandoffCreatePayload{Handoff: h, UserErrors: errs}, nil
+}
+
+// CartResume is the resolver for the cartResume field.
+func (r *mutationResolver) CartResume(ctx context.Context, code string) (*model.CartResumePayload, error) {
+	c, token, err := r.Carts.Resume(ctx, code)
+	errs, err := cartUserErrors(err, "")
+	if err != nil {
+		return nil, err
+	}
+	p := &model.CartResumePayload{Cart: c, UserErrors: errs}
+	if token != "" {
+		p.Token = &token
+	}
+	return p, nil
+}
+
 // Cart is the resolver for the cart field.
-func (r *queryResolver) Cart(ctx context.Context, id uuid.UUID, token *string) (*cart.Cart, error) {
-	return r.Carts.FindCart(ctx, id, str(token))
+func (r *queryResolver) Cart(ctx context.Context, id *uuid.UUID, token *string) (*cart.Cart, error) {
+	if id == nil {
+		return customerCart(r.Carts.FindCustomerCart(ctx))
+	}
+	return r.Carts.FindCart(ctx, *id, str(token))
+}
+
+// CartUpdated is the resolver for the cartUpdated field.
+func (r *subscriptionResolver) CartUpdated(ctx context.Context, cartID uuid.UUID, token *string) (<-chan *cart.Cart, error) {
+	return r.Carts.Watch(ctx, cartID, str(token))
 }
 
 // Cart returns generated.CartResolver implementation.
 func (r *Resolver) Cart() generated.CartResolver { return &cartResolver{r} }
 
+// CartHandoff returns generated.CartHandoffResolver implementation.
+func (r *Resolver) CartHandoff() generated.CartHandoffResolver { return &cartHandoffResolver{r} }
+
 // CartLine returns generated.CartLineResolver implementation.
 func (r *Resolver) CartLine() generated.CartLineResolver { return &cartLineResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	cartResolver     struct{ *Resolver }
-	cartLineResolver struct{ *Resolver }
+	cartResolver         struct{ *Resolver }
+	cartHandoffResolver  struct{ *Resolver }
+	cartLineResolver     struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

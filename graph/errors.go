@@ -14,7 +14,10 @@ import (
 	"github.com/omnicanal/omnicanal/internal/reqid"
 )
 
-const codeTimeout = "TIMEOUT"
+const (
+	codeTimeout   = "TIMEOUT"
+	codeCancelled = "CANCELLED"
+)
 
 // presentError decides what a client may learn from an error. A
 // commerce.Error shows its message and code (and field); GraphQL's own
@@ -38,6 +41,12 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 				gqlErr.Extensions = map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}
 			}
 			return gqlErr
+		}
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// The client went away; nobody reads this, and logging it once
+			// per field of a large response would flood the log.
+			return &gqlerror.Error{Message: "the request was cancelled", Path: gqlErr.Path,
+				Extensions: map[string]any{"code": codeCancelled}}
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return &gqlerror.Error{Message: "the request took too long and was stopped", Path: gqlErr.Path,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -29,6 +30,7 @@ type Limits struct {
 	MaxTokens     int           // lexer tokens in one document
 	MaxBodyBytes  int64         // request body size
 	Timeout       time.Duration // one query or mutation, end to end
+	MaxInFlight   int           // queries and mutations running at once (0: three per CPU)
 }
 
 // Options configure the GraphQL handler.
@@ -92,10 +94,23 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, newLoaders(svc, channel.FromContext(ctx))))
 	})
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		// A subscription is one operation that lives as long as its socket:
+		// each push must see the catalog, stock and prices of its moment,
+		// not what the operation's loaders cached at the first one.
+		if !graphql.HasOperationContext(ctx) {
+			return next(ctx)
+		}
+		if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+			ctx = withLoaders(ctx, newLoaders(svc, channel.FromContext(ctx)))
+		}
+		return next(ctx)
+	})
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 
-	return resolveChannel(svc.Channels, opts.Timeout, withClient(authenticateBearer(opts.Staff, svc.Customers, srv)))
+	return limitInFlight(opts.MaxInFlight, opts.Timeout,
+		resolveChannel(svc.Channels, opts.Timeout, withClient(authenticateBearer(opts.Staff, svc.Customers, srv))))
 }
 
 // resolveChannel reads the X-Channel-Key header into the request context.
@@ -124,3 +139,37 @@ func resolveChannel(channels *channel.Service, timeout time.Duration, next http.
 }
 
 type channelErrKey struct{}
+
+// limitInFlight lets at most max queries and mutations run at once (0 means
+// three per CPU); the others wait their turn, up to the request timeout. Two
+// cores gain nothing from sixty-four listings of hundreds of goroutines each
+// at once: they only multiply the heap, the stacks and the GC's work, and
+// every request ends up slower. Websockets are not counted: a subscription
+// is idle most of its life.
+func limitInFlight(max int, wait time.Duration, next http.Handler) http.Handler {
+	if max <= 0 {
+		max = 3 * runtime.GOMAXPROCS(0)
+	}
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		case <-r.Context().Done():
+			// The client gave up while queued; there is nobody to answer.
+		case <-timer.C:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, mediaJSON, http.StatusServiceUnavailable, codeTimeout, "the server is busy; try again shortly")
+		}
+	})
+}

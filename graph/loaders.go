@@ -43,8 +43,11 @@ const (
 	wantStock
 )
 
-// loaderWait is how long a loader collects keys before it queries.
-const loaderWait = 2 * time.Millisecond
+// loaderWait is how long a loader collects keys before it queries. List
+// resolvers queue every key their items need before those run (see
+// prefetchProducts), so the wait gathers little and is kept short: it adds
+// to the latency of every loader level. At 0 batches start to split.
+const loaderWait = 500 * time.Microsecond
 
 func newLoaders(s Services, ch *channel.Channel) *loaders {
 	var (
@@ -219,7 +222,7 @@ func one[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf f
 	return dataloadgen.NewLoader(func(ctx context.Context, keys []commerce.ID) ([]*V, []error) {
 		rows, err := fetch(ctx, keys)
 		if err != nil {
-			return nil, fill(len(keys), err)
+			return nil, []error{err} // dataloadgen gives one error to every key
 		}
 		byKey := make(map[commerce.ID]*V, len(rows))
 		for i := range rows {
@@ -239,7 +242,7 @@ func many[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf 
 	return dataloadgen.NewLoader(func(ctx context.Context, keys []commerce.ID) ([][]V, []error) {
 		rows, err := fetch(ctx, keys)
 		if err != nil {
-			return nil, fill(len(keys), err)
+			return nil, []error{err}
 		}
 		byKey := make(map[commerce.ID][]V, len(keys))
 		for _, r := range rows {
@@ -252,14 +255,6 @@ func many[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf 
 		}
 		return out, nil
 	}, dataloadgen.WithWait(loaderWait))
-}
-
-func fill(n int, err error) []error {
-	errs := make([]error, n)
-	for i := range errs {
-		errs[i] = err
-	}
-	return errs
 }
 
 type loadersKey struct{}

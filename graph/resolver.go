@@ -3,7 +3,7 @@
 // HTTP plumbing (transport, limits, errors, channel resolution).
 package graph
 
-//go:generate go tool gqlgen generate
+//go:generate env GODEBUG=gotypesalias=0 go tool gqlgen generate
 
 import (
 	"github.com/omnicanal/omnicanal/commerce/cart"

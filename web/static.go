@@ -1,6 +1,7 @@
 // Package web serves the public, unauthenticated browser side of Omnicanal: the developer
-// landing page, the self-hosted GraphiQL explorer and, later, the small demo clients that use
-// the GraphQL API exactly as a real storefront, kiosk or POS would.
+// landing page, the self-hosted GraphiQL explorer and the small demo clients that use the GraphQL
+// API exactly as a real storefront, kiosk or POS would: the store kiosk at /kiosk/ (static/kiosk,
+// with the QR images of handoff codes from HandoffQR).
 //
 // Everything is embedded in the binary; nothing is loaded from a CDN at run time.
 package web
@@ -55,7 +56,7 @@ const (
 // anything but GET and HEAD itself, and "GET /" would conflict in http.ServeMux with
 // method-less patterns such as "/admin/" or "/graphiql".
 //
-// Directories are not listed. Responses carry an ETag (a hash of the content, computed once),
+// Directories are not listed; one holding an index.html (kiosk/) serves it at its path. Responses carry an ETag (a hash of the content, computed once),
 // X-Content-Type-Options: nosniff, a restrictive Content-Security-Policy and a Cache-Control
 // that is long only for versioned vendor files.
 func Static() http.Handler {
@@ -68,6 +69,22 @@ func Static() http.Handler {
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 		if name == "" {
 			name = "index.html"
+		} else if info, err := fs.Stat(staticFS, name); err == nil && info.IsDir() {
+			// A folder with an index.html is a page (/kiosk/): served at
+			// its path with the slash, so that the page's relative links
+			// resolve inside it; without the slash, redirected there with
+			// the query kept (/kiosk?code=… from a QR typed by hand).
+			if _, err := fs.Stat(staticFS, name+"/index.html"); err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			if !strings.HasSuffix(r.URL.Path, "/") {
+				u := *r.URL
+				u.Path = "/" + name + "/"
+				http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+				return
+			}
+			name += "/index.html"
 		}
 		serveFile(w, r, name)
 	})

@@ -85,6 +85,7 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 	r.integer("OMNICANAL_GRAPHQL_MAX_COMPLEXITY", &c.GraphQL.MaxComplexity)
 	r.integer("OMNICANAL_GRAPHQL_MAX_DEPTH", &c.GraphQL.MaxDepth)
 	r.integer("OMNICANAL_GRAPHQL_MAX_TOKENS", &c.GraphQL.MaxTokens)
+	r.integer("OMNICANAL_GRAPHQL_MAX_IN_FLIGHT", &c.GraphQL.MaxInFlight)
 	var body int
 	body = int(c.GraphQL.MaxBodyBytes)
 	r.integer("OMNICANAL_GRAPHQL_MAX_BODY_BYTES", &body)
@@ -125,7 +126,7 @@ func (c Config) validate() error {
 		}
 	}
 	l := c.GraphQL
-	if l.MaxComplexity <= 0 || l.MaxDepth <= 0 || l.MaxTokens <= 0 || l.MaxBodyBytes <= 0 || l.Timeout <= 0 {
+	if l.MaxComplexity <= 0 || l.MaxDepth <= 0 || l.MaxTokens <= 0 || l.MaxBodyBytes <= 0 || l.Timeout <= 0 || l.MaxInFlight < 0 {
 		errs = append(errs, errors.New("OMNICANAL_GRAPHQL_* limits must be positive"))
 	}
 	if c.ShutdownTimeout <= 0 {
@@ -152,6 +153,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("graphql_max_tokens", c.GraphQL.MaxTokens),
 		slog.Int64("graphql_max_body_bytes", c.GraphQL.MaxBodyBytes),
 		slog.Duration("graphql_timeout", c.GraphQL.Timeout),
+		slog.Int("graphql_max_in_flight", c.GraphQL.MaxInFlight),
 		slog.Bool("graphiql", c.GraphiQL),
 	)
 }

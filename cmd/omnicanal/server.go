@@ -37,9 +37,12 @@ type app struct {
 	graph.Services
 	Indexer *search.Indexer
 	Outbox  *outbox.Service
+	// Live feeds the cartUpdated subscriptions of this instance from the
+	// database's notifications; runServe runs it.
+	Live *cart.Hub
 }
 
-func newApp(cfg Config, pool *pgxpool.Pool) *app {
+func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	svc := graph.Services{
 		Channels:     channel.NewService(pool),
 		Locations:    location.NewService(pool),
@@ -51,11 +54,13 @@ func newApp(cfg Config, pool *pgxpool.Pool) *app {
 	}
 	// Carts are priced with the offers of the offers store, which also
 	// tells which offers are used up (see the assertion below).
-	svc.Carts = cart.NewService(pool, svc.Offers)
+	live := cart.NewHub(pool, log)
+	svc.Carts = cart.NewService(pool, svc.Offers, cart.WithHub(live))
 	return &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
 		Outbox:   outbox.NewService(pool),
+		Live:     live,
 	}
 }
 
@@ -107,6 +112,9 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 	// /admin/, so it is served outside the admin UI's handler.
 	mux.Handle(bulk.Path, bulk.New(svc.Catalog, staffSvc, log))
 	mux.Handle("/admin/", http.StripPrefix("/admin", admin.Handler()))
+	// The QR images of cart handoff codes (the API's qrCodeUrl); the kiosk
+	// page itself is a static file, at /kiosk/.
+	mux.Handle(web.HandoffQRPath, web.HandoffQR())
 	mux.Handle("/", web.Static())
 	return reqid.Middleware(accessLog(log, recoverHTTP(log, mux)))
 }

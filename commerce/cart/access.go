@@ -107,7 +107,8 @@ func staffAssisting(ctx context.Context) bool {
 // may reach it; every statement that reads or changes a cart includes it.
 const reach = `c.id = @cart AND (
 	(@token::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM cart_tokens t
-		WHERE t.token_hash = @token AND t.cart_id = c.id AND (t.expires_at IS NULL OR t.expires_at > now())))
+		WHERE t.token_hash = @token AND t.cart_id = c.id AND t.revoked_at IS NULL
+			AND (t.expires_at IS NULL OR t.expires_at > now())))
 	OR c.customer_id = @customer::uuid
 	OR @staff::boolean)`
 

@@ -54,8 +54,11 @@ type Cart struct {
 	CustomerID       *commerce.ID
 	PickupLocationID *commerce.ID
 	CreatedChannelID commerce.ID
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// MergedIntoID is, for a merged cart, the customer's cart its lines
+	// went to at sign-in.
+	MergedIntoID *commerce.ID
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 	// Lines in the order they were first added.
 	Lines []Line
 	// Cost is the cart priced on read: totals, order-level adjustments

@@ -213,16 +213,21 @@ func TestCustomerHasOneActiveCart(t *testing.T) {
 		t.Fatalf("the second device got %v %+v", err, c2)
 	}
 
-	// A guest cart attached to a customer who has a cart is refused, and
-	// both keep their lines; attached to a customer without one, it is
-	// theirs and its token stops working.
+	// A guest cart attached to a customer who has a cart is merged into it
+	// (merge_test.go has the rule); attached to a customer without one, it
+	// is theirs and its token stops working.
 	guest := e.on(t, demo.KeyWebEU)
-	g, gt, err := e.svc.CreateCart(guest, cart.CreateInput{Lines: []cart.LineInput{{VariantID: vs[0], Quantity: 3}}})
+	other, ot, err := e.svc.CreateCart(guest, cart.CreateInput{Lines: []cart.LineInput{{VariantID: vs[0], Quantity: 3}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.SetBuyerIdentity(commerce.WithCustomer(guest, alice), g.ID, gt, nil); code(err) != commerce.ErrConflict {
-		t.Fatalf("attach to a customer with a cart: %v", err)
+	merged, err := e.svc.SetBuyerIdentity(commerce.WithCustomer(guest, alice), other.ID, ot, nil)
+	if err != nil || merged.ID != c1.ID || len(merged.Lines) != 2 || merged.Lines[0].Quantity != 4 {
+		t.Fatalf("attach to a customer with a cart: %v %+v", err, merged)
+	}
+	g, gt, err := e.svc.CreateCart(guest, cart.CreateInput{Lines: []cart.LineInput{{VariantID: vs[0], Quantity: 3}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	bob := e.customer(t)
 	asBob := commerce.WithCustomer(guest, bob)

@@ -8,9 +8,10 @@
 //
 //   - a secret token ("gt_" and 256 random bits, base64url), shown once by
 //     CreateCart and stored only as its SHA-256. A cart may have several
-//     tokens (see CreateCart and IssueToken); any of them works until it
-//     expires. Attaching a cart to a customer revokes its tokens: from then
-//     on the owner reaches it by signing in;
+//     tokens (see CreateCart, Resume and IssueToken); any of them works
+//     until it expires. Attaching a cart to a customer, or merging it into
+//     theirs, revokes its tokens: from then on the owner reaches it by
+//     signing in, and a device that still sends one is told so;
 //   - its owner, the signed-in customer of the request (commerce.CustomerFrom);
 //   - a staff user assisting a shopper at a kiosk or a till: the request's
 //     channel is a kiosk or POS channel standing in a store, and the staff
@@ -43,7 +44,16 @@
 //
 // A change notifies the Postgres channel "cart" with the cart id (a trigger
 // on carts.version, delivered at commit), for live views on every server
-// instance.
+// instance: Watch, fed by one Hub per process (live.go).
+//
+// # Resuming elsewhere
+//
+// A cart opens on another device or channel by a handoff code
+// (CreateHandoff, Resume: 8 characters, 15 minutes, single use,
+// rate-limited against guessing; handoff.go has the odds), or by signing
+// in: a customer has one active cart (FindCustomerCart). A guest cart given
+// to a customer who already has one is merged into it (SetBuyerIdentity;
+// merge.go has the rule and why it loses nothing under concurrent edits).
 //
 // # Stock
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
+	"github.com/omnicanal/omnicanal/commerce/ratelimit"
 )
 
 // Service reads and changes carts.
@@ -25,25 +26,112 @@ type Service struct {
 	offers    Offers
 	locations *location.Service
 	inventory *inventory.Service
-	now       func() time.Time
+	limiter   *ratelimit.Limiter
+	// hub delivers change notifications to Watch; nil refuses Watch.
+	hub *Hub
+	// Handoff codes: how long one lives, and how many wrong codes a
+	// client, and everyone together, may try (see handoff.go).
+	handoffTTL                  time.Duration
+	resumePerClient, resumeGlob ratelimit.Limit
+	now                         func() time.Time
 }
+
+// Option changes a default of the service.
+type Option func(*Service)
+
+// WithHub makes Watch (live updates) available, fed by the hub, which the
+// caller runs (Hub.Run).
+func WithHub(h *Hub) Option { return func(s *Service) { s.hub = h } }
+
+// WithResumeLimits sets how many wrong handoff codes one client, and all
+// clients together, may try per window (DefaultResumePerClient and
+// DefaultResumeGlobal otherwise).
+func WithResumeLimits(perClient, global ratelimit.Limit) Option {
+	return func(s *Service) { s.resumePerClient, s.resumeGlob = perClient, global }
+}
+
+// WithHandoffTTL sets how long a handoff code lives (DefaultHandoffTTL
+// otherwise).
+func WithHandoffTTL(d time.Duration) Option { return func(s *Service) { s.handoffTTL = d } }
 
 // NewService returns a cart service over pool that prices carts with
 // offers (nil: no offers).
-func NewService(pool *pgxpool.Pool, offers Offers) *Service {
-	return &Service{pool: pool, offers: offers, locations: location.NewService(pool),
-		inventory: inventory.NewService(pool), now: time.Now}
+func NewService(pool *pgxpool.Pool, offers Offers, opts ...Option) *Service {
+	s := &Service{pool: pool, offers: offers, locations: location.NewService(pool),
+		inventory: inventory.NewService(pool), limiter: ratelimit.New(pool), now: time.Now,
+		handoffTTL: DefaultHandoffTTL, resumePerClient: DefaultResumePerClient, resumeGlob: DefaultResumeGlobal}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // FindCart returns the cart with its lines, priced now for the request's
 // channel. A cart the request may not reach (see the package doc) is
 // NOT_FOUND, like one that does not exist.
 func (s *Service) FindCart(ctx context.Context, id commerce.ID, token string) (*Cart, error) {
-	c, err := s.find(ctx, s.pool, accessFor(ctx, token), id)
+	acc := accessFor(ctx, token)
+	c, err := s.find(ctx, s.pool, acc, id)
+	if commerce.ErrorCode(err) == commerce.ErrNotFound {
+		err = s.unreachable(ctx, acc, id, "")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cart.FindCart: %w", err)
 	}
 	return c, nil
+}
+
+// FindCustomerCart returns the signed-in customer's active cart, the same
+// on every device and channel. A guest is UNAUTHENTICATED; a customer
+// without an active cart gets NOT_FOUND (cartCreate makes one).
+func (s *Service) FindCustomerCart(ctx context.Context) (*Cart, error) {
+	customer, ok := commerce.CustomerFrom(ctx)
+	if !ok {
+		return nil, commerce.Errorf(commerce.ErrUnauthenticated, "sign in to find your cart, or give its id and token")
+	}
+	var id commerce.ID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM carts WHERE customer_id = $1 AND status = 'active'`, customer).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("cart.FindCustomerCart: %w", commerce.NotFound("you have no active cart"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cart.FindCustomerCart: %w", err)
+	}
+	// Read with the customer's access, as any other read: the cart may
+	// have been merged or converted between the two statements, and then
+	// it is still theirs to see.
+	c, err := s.find(ctx, s.pool, accessFor(ctx, ""), id)
+	if err != nil {
+		return nil, fmt.Errorf("cart.FindCustomerCart: %w", err)
+	}
+	return c, nil
+}
+
+// unreachable is the error for a cart the request could not reach. It is
+// NOT_FOUND, as for a cart that does not exist, except for a request with
+// a token that was revoked when its cart went to a customer: that device
+// did reach the cart a moment ago, and telling it why it no longer does
+// (sign in) reveals nothing it did not know. field names the argument
+// ("cartId"), or nothing for a query.
+func (s *Service) unreachable(ctx context.Context, acc access, id commerce.ID, field string) error {
+	e := &commerce.Error{Code: commerce.ErrNotFound, Field: field, Message: "cart not found"}
+	if acc.tokenHash == nil {
+		return e
+	}
+	var status string
+	err := s.pool.QueryRow(ctx, `SELECT c.status FROM cart_tokens t JOIN carts c ON c.id = t.cart_id
+		WHERE t.token_hash = $1 AND t.cart_id = $2 AND t.revoked_at IS NOT NULL`, acc.tokenHash, id).Scan(&status)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return e
+	case err != nil:
+		return err
+	case Status(status) == Merged:
+		e.Message = "cart not found: it was merged into the cart of the customer who signed in with it; sign in to see it"
+	default:
+		e.Message = "cart not found with this token: the cart now belongs to a customer account; sign in to reach it"
+	}
+	return e
 }
 
 // find reads and prices a cart in one statement (plus what Offers costs).
@@ -62,7 +150,7 @@ func (s *Service) find(ctx context.Context, q db.Querier, acc access, id commerc
 // need, in one statement: one row per line (one row with NULL line columns
 // for an empty cart).
 const readSQL = `SELECT c.id, c.version, c.status, c.currency_code, c.customer_id, c.pickup_location_id,
-		c.discount_codes, c.created_channel_id, c.created_at, c.updated_at,
+		c.discount_codes, c.created_channel_id, c.created_at, c.updated_at, c.merged_into_id,
 		l.id, l.quantity, l.created_at, l.updated_at,
 		ch.id, ch.kind, ch.name, ch.currency_code, ch.location_id,
 		v.id, v.product_id, v.sku, v.barcode, v.title, v.options, v.weight_grams, v.position,
@@ -117,12 +205,13 @@ func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart,
 			categoryIDs, collectionIDs []commerce.ID
 			currency, status           string
 			customerID, pickupID       *commerce.ID
+			mergedInto                 *commerce.ID
 			createdChannel             commerce.ID
 			created, updated           time.Time
 			version                    int
 		)
 		if err := rows.Scan(&cart.ID, &version, &status, &currency, &customerID, &pickupID,
-			&codes, &createdChannel, &created, &updated,
+			&codes, &createdChannel, &created, &updated, &mergedInto,
 			&lineID, &quantity, &lineCreated, &lineUpdated,
 			&chID, &chKind, &chName, &chCur, &chLocation,
 			&vID, &vProduct, &sku, &barcode, &vTitle, &options, &weight, &position,
@@ -135,6 +224,7 @@ func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart,
 			cart.Version, cart.Status, cart.Currency = version, Status(status), commerce.Currency(currency)
 			cart.CustomerID, cart.PickupLocationID, cart.CreatedChannelID = customerID, pickupID, createdChannel
 			cart.CreatedAt, cart.UpdatedAt = created, updated
+			cart.MergedIntoID = mergedInto
 			cart.codes = codes
 			c = &cart
 		}

@@ -330,8 +330,22 @@ var errNoBump = errors.New("cart: no cart changed")
 // user errors, nothing is written and the cart is returned as it is now,
 // with them.
 func (s *Service) change(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) error) (*Cart, error) {
+	return s.changeInto(ctx, op, id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, error) {
+		return id, fn(tx, acc)
+	})
+}
+
+// changeInto is change for a mutation whose result may be another cart
+// than the one it was given (a guest cart merged into the customer's): fn
+// returns the cart to read afterwards. On a refusal the given cart is read.
+func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) (commerce.ID, error)) (*Cart, error) {
 	acc := accessFor(ctx, token)
-	err := s.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, acc) })
+	result := id
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		result, err = fn(tx, acc)
+		return err
+	})
 	// Outbox events for cart changes, when a consumer needs them, go at
 	// the end of fn's transaction: outbox.Enqueue(ctx, tx, queue, id).
 	if err != nil && !errors.Is(err, errNoBump) && !isUserError(err) {
@@ -340,9 +354,12 @@ func (s *Service) change(ctx context.Context, op string, id commerce.ID, token s
 	if ferr := s.fillStores(ctx, err); ferr != nil {
 		return nil, fmt.Errorf("cart.%s: %w", op, ferr)
 	}
-	c, rerr := s.find(ctx, s.pool, acc, id)
+	if err != nil {
+		result = id
+	}
+	c, rerr := s.find(ctx, s.pool, acc, result)
 	if commerce.ErrorCode(rerr) == commerce.ErrNotFound {
-		return nil, fmt.Errorf("cart.%s: %w", op, &commerce.Error{Code: commerce.ErrNotFound, Field: "cartId", Message: "cart not found"})
+		rerr = s.unreachable(ctx, acc, result, "cartId")
 	}
 	if rerr != nil {
 		return nil, fmt.Errorf("cart.%s: %w", op, rerr)
@@ -378,7 +395,7 @@ func isUserError(err error) bool {
 	}
 	if ce, ok := err.(*commerce.Error); ok {
 		switch ce.Code {
-		case commerce.ErrInvalidInput, commerce.ErrConflict, commerce.ErrNotFound, commerce.ErrOutOfStock:
+		case commerce.ErrInvalidInput, commerce.ErrConflict, commerce.ErrNotFound, commerce.ErrOutOfStock, commerce.ErrRateLimited:
 			return true
 		}
 		return false
@@ -434,10 +451,11 @@ func constraintError(err error) error {
 	}
 	switch pgErr.ConstraintName {
 	case "carts_customer_active_key":
-		// Merging the carts is sign-in's job; until then, refuse rather
-		// than lose either cart's lines.
+		// SetBuyerIdentity merges when the customer has a cart, and tries
+		// again when one appeared meanwhile; this is left for a customer
+		// making carts on several devices faster than its retries.
 		return &commerce.Error{Code: commerce.ErrConflict, Field: "cartId", Err: err,
-			Message: "you already have a cart; sign in again to merge this one into it"}
+			Message: "your cart changed on another device at the same time; try again"}
 	}
 	return err
 }
@@ -542,29 +560,52 @@ func bumpOnly(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedArgs) er
 }
 
 // attachSQL gives a guest cart to the signed-in customer and revokes its
-// tokens and idempotency keys: from now on its owner reaches it by signing
-// in, and a token left on a shared device (a kiosk) no longer opens a
-// customer's cart.
+// tokens, idempotency keys and handoff codes: from now on its owner reaches
+// it by signing in, and a token left on a shared device (a kiosk) no longer
+// opens a customer's cart. Tokens are marked revoked rather than deleted,
+// so that their device can be told why they stopped working.
 var attachSQL = `WITH ` + bump(", customer_id = @customer", " AND c.customer_id IS NULL") + `,
-	revoked AS (DELETE FROM cart_tokens t USING bumped b WHERE t.cart_id = b.id),
-	forgotten AS (DELETE FROM cart_idempotency_keys k USING bumped b WHERE k.cart_id = b.id)
+	revoked AS (UPDATE cart_tokens t SET revoked_at = now() FROM bumped b WHERE t.cart_id = b.id AND t.revoked_at IS NULL),
+	forgotten AS (DELETE FROM cart_idempotency_keys k USING bumped b WHERE k.cart_id = b.id),
+	burned AS (DELETE FROM cart_handoffs h USING bumped b WHERE h.cart_id = b.id)
 	SELECT version FROM bumped`
 
-// SetBuyerIdentity attaches the cart to the signed-in customer, who then
+// SetBuyerIdentity gives the cart to the signed-in customer, who then
 // finds it on every device. The cart must be a guest cart reached with its
-// token (attaching the customer's own cart again changes nothing). A
-// customer who already has an active cart gets a CONFLICT and both carts
-// stay as they are: merging them is sign-in's job.
+// token (attaching the customer's own cart again changes nothing). When
+// the customer already has an active cart, the guest cart is merged into
+// it (see merge.go) and the customer's cart is returned.
 func (s *Service) SetBuyerIdentity(ctx context.Context, id commerce.ID, token string, ifVersion *int) (*Cart, error) {
 	customer, ok := commerce.CustomerFrom(ctx)
 	if !ok {
 		return nil, commerce.Errorf(commerce.ErrUnauthenticated, "sign in to attach a cart to your account")
 	}
-	c, err := s.change(ctx, "SetBuyerIdentity", id, token, ifVersion, func(tx pgx.Tx, acc access) error {
-		args := acc.args(id)
-		args["if_version"] = ifVersion
-		return bumpOnly(ctx, tx, attachSQL, args)
-	})
+	ch, err := channel.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var c *Cart
+	for attempt := 1; ; attempt++ {
+		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, error) {
+			target, err := lockForAttach(ctx, tx, id, customer)
+			if err != nil {
+				return id, err
+			}
+			if target == nil {
+				args := acc.args(id)
+				args["if_version"] = ifVersion
+				return id, bumpOnly(ctx, tx, attachSQL, args)
+			}
+			return *target, merge(ctx, tx, acc, id, *target, ch, ifVersion)
+		})
+		// The customer made a cart on another device after the lock's
+		// snapshot, so the attach met it at the unique index: look again,
+		// and merge into it this time.
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.ConstraintName == "carts_customer_active_key" && attempt < 3 {
+			continue
+		}
+		break
+	}
 	if c != nil && c.Status == Active && c.CustomerID != nil && commerce.ErrorCode(err) == commerce.ErrConflict && (ifVersion == nil || *ifVersion == c.Version) {
 		if *c.CustomerID == customer {
 			return c, nil // already the customer's

@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/internal/pgcluster"
+	"github.com/omnicanal/omnicanal/internal/pgxuuid"
 	"github.com/omnicanal/omnicanal/migrations"
 )
 
@@ -133,6 +134,7 @@ func NewDB(t testing.TB, opts ...Option) *pgxpool.Pool {
 		t.Fatalf("commercetest: %v", err)
 	}
 	cfg.MaxConns = maxConns
+	cfg.AfterConnect = pgxuuid.AfterConnect // as the server does
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("commercetest: open %s: %v", cfg.ConnConfig.Database, err)

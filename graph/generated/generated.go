@@ -40,17 +40,18 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Cart() CartResolver
+	CartHandoff() CartHandoffResolver
 	CartLine() CartLineResolver
 	Category() CategoryResolver
 	Channel() ChannelResolver
 	Collection() CollectionResolver
-	Money() MoneyResolver
 	Mutation() MutationResolver
 	Product() ProductResolver
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
 	Store() StoreResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -80,6 +81,7 @@ type ComplexityRoot struct {
 		DiscountCodes func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Lines         func(childComplexity int) int
+		MergedIntoID  func(childComplexity int) int
 		PickupStore   func(childComplexity int) int
 		Status        func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
@@ -127,6 +129,18 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	CartHandoff struct {
+		Code      func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		QRCodeURL func(childComplexity int) int
+		ResumeURL func(childComplexity int) int
+	}
+
+	CartHandoffCreatePayload struct {
+		Handoff    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	CartLine struct {
 		AddedBy     func(childComplexity int) int
 		Adjustments func(childComplexity int) int
@@ -160,6 +174,12 @@ type ComplexityRoot struct {
 
 	CartPickupStoreUpdatePayload struct {
 		Cart       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	CartResumePayload struct {
+		Cart       func(childComplexity int) int
+		Token      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -240,18 +260,20 @@ type ComplexityRoot struct {
 	}
 
 	Money struct {
-		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
+		Decimal  func(childComplexity int) int
 	}
 
 	Mutation struct {
 		CartBuyerIdentityUpdate   func(childComplexity int, cartID uuid.UUID, token *string, ifVersion *int) int
 		CartCreate                func(childComplexity int, input *model.CartInput, idempotencyKey *string) int
 		CartDiscountCodesUpdate   func(childComplexity int, cartID uuid.UUID, token *string, discountCodes []string, ifVersion *int) int
+		CartHandoffCreate         func(childComplexity int, cartID uuid.UUID, token *string) int
 		CartLinesAdd              func(childComplexity int, cartID uuid.UUID, token *string, lines []model.CartLineInput, ifVersion *int) int
 		CartLinesRemove           func(childComplexity int, cartID uuid.UUID, token *string, lineIds []uuid.UUID, ifVersion *int) int
 		CartLinesUpdate           func(childComplexity int, cartID uuid.UUID, token *string, lines []model.CartLineUpdateInput, ifVersion *int) int
 		CartPickupStoreUpdate     func(childComplexity int, cartID uuid.UUID, token *string, storeID *uuid.UUID, ifVersion *int) int
+		CartResume                func(childComplexity int, code string) int
 		CustomerAccessTokenCreate func(childComplexity int, input model.CustomerAccessTokenCreateInput) int
 		CustomerAccessTokenDelete func(childComplexity int, accessToken string) int
 		CustomerCreate            func(childComplexity int, input model.CustomerCreateInput) int
@@ -463,7 +485,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Cart       func(childComplexity int, id uuid.UUID, token *string) int
+		Cart       func(childComplexity int, id *uuid.UUID, token *string) int
 		Categories func(childComplexity int) int
 		Channel    func(childComplexity int) int
 		Collection func(childComplexity int, handle *string, id *uuid.UUID) int
@@ -535,6 +557,10 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	Subscription struct {
+		CartUpdated func(childComplexity int, cartID uuid.UUID, token *string) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -546,6 +572,10 @@ type CartResolver interface {
 
 	PickupStore(ctx context.Context, obj *cart.Cart) (*location.Location, error)
 	BuyerIdentity(ctx context.Context, obj *cart.Cart) (*model.CartBuyerIdentity, error)
+}
+type CartHandoffResolver interface {
+	ResumeURL(ctx context.Context, obj *cart.Handoff) (string, error)
+	QRCodeURL(ctx context.Context, obj *cart.Handoff) (string, error)
 }
 type CartLineResolver interface {
 	Merchandise(ctx context.Context, obj *cart.Line) (*catalog.Variant, error)
@@ -560,9 +590,6 @@ type ChannelResolver interface {
 }
 type CollectionResolver interface {
 	Products(ctx context.Context, obj *catalog.Collection, first *int, after *string, sortKey *model.ProductSortKey, reverse *bool) (*model.ProductConnection, error)
-}
-type MoneyResolver interface {
-	Amount(ctx context.Context, obj *commerce.Money) (string, error)
 }
 type MutationResolver interface {
 	ProductCreate(ctx context.Context, input model.ProductCreateInput, idempotencyKey *string) (*model.ProductCreatePayload, error)
@@ -579,6 +606,8 @@ type MutationResolver interface {
 	CartDiscountCodesUpdate(ctx context.Context, cartID uuid.UUID, token *string, discountCodes []string, ifVersion *int) (*model.CartDiscountCodesUpdatePayload, error)
 	CartBuyerIdentityUpdate(ctx context.Context, cartID uuid.UUID, token *string, ifVersion *int) (*model.CartBuyerIdentityUpdatePayload, error)
 	CartPickupStoreUpdate(ctx context.Context, cartID uuid.UUID, token *string, storeID *uuid.UUID, ifVersion *int) (*model.CartPickupStoreUpdatePayload, error)
+	CartHandoffCreate(ctx context.Context, cartID uuid.UUID, token *string) (*model.CartHandoffCreatePayload, error)
+	CartResume(ctx context.Context, code string) (*model.CartResumePayload, error)
 	CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*model.CustomerCreatePayload, error)
 	CustomerAccessTokenCreate(ctx context.Context, input model.CustomerAccessTokenCreateInput) (*model.CustomerAccessTokenCreatePayload, error)
 	CustomerAccessTokenDelete(ctx context.Context, accessToken string) (*model.CustomerAccessTokenDeletePayload, error)
@@ -608,7 +637,7 @@ type ProductVariantResolver interface {
 }
 type QueryResolver interface {
 	Channel(ctx context.Context) (*channel.Channel, error)
-	Cart(ctx context.Context, id uuid.UUID, token *string) (*cart.Cart, error)
+	Cart(ctx context.Context, id *uuid.UUID, token *string) (*cart.Cart, error)
 	Product(ctx context.Context, handle *string, id *uuid.UUID) (*catalog.Product, error)
 	Products(ctx context.Context, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) (*model.ProductConnection, error)
 	Variant(ctx context.Context, sku *string, barcode *string) (*catalog.Variant, error)
@@ -622,6 +651,9 @@ type QueryResolver interface {
 }
 type StoreResolver interface {
 	Pickup(ctx context.Context, obj *location.Location) (*model.PickupSettings, error)
+}
+type SubscriptionResolver interface {
+	CartUpdated(ctx context.Context, cartID uuid.UUID, token *string) (<-chan *cart.Cart, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -740,6 +772,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cart.Lines(childComplexity), true
+	case "Cart.mergedIntoId":
+		if e.ComplexityRoot.Cart.MergedIntoID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cart.MergedIntoID(childComplexity), true
 	case "Cart.pickupStore":
 		if e.ComplexityRoot.Cart.PickupStore == nil {
 			break
@@ -892,6 +930,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CartDiscountCodesUpdatePayload.UserErrors(childComplexity), true
 
+	case "CartHandoff.code":
+		if e.ComplexityRoot.CartHandoff.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHandoff.Code(childComplexity), true
+	case "CartHandoff.expiresAt":
+		if e.ComplexityRoot.CartHandoff.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHandoff.ExpiresAt(childComplexity), true
+	case "CartHandoff.qrCodeUrl":
+		if e.ComplexityRoot.CartHandoff.QRCodeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHandoff.QRCodeURL(childComplexity), true
+	case "CartHandoff.resumeUrl":
+		if e.ComplexityRoot.CartHandoff.ResumeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHandoff.ResumeURL(childComplexity), true
+
+	case "CartHandoffCreatePayload.handoff":
+		if e.ComplexityRoot.CartHandoffCreatePayload.Handoff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHandoffCreatePayload.Handoff(childComplexity), true
+	case "CartHandoffCreatePayload.userErrors":
+		if e.ComplexityRoot.CartHandoffCreatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartHandoffCreatePayload.UserErrors(childComplexity), true
+
 	case "CartLine.addedByChannel":
 		if e.ComplexityRoot.CartLine.AddedBy == nil {
 			break
@@ -1005,6 +1081,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CartPickupStoreUpdatePayload.UserErrors(childComplexity), true
+
+	case "CartResumePayload.cart":
+		if e.ComplexityRoot.CartResumePayload.Cart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartResumePayload.Cart(childComplexity), true
+	case "CartResumePayload.token":
+		if e.ComplexityRoot.CartResumePayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartResumePayload.Token(childComplexity), true
+	case "CartResumePayload.userErrors":
+		if e.ComplexityRoot.CartResumePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartResumePayload.UserErrors(childComplexity), true
 
 	case "CartUserError.code":
 		if e.ComplexityRoot.CartUserError.Code == nil {
@@ -1268,18 +1363,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Media.URL(childComplexity), true
 
-	case "Money.amount":
-		if e.ComplexityRoot.Money.Amount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Money.Amount(childComplexity), true
 	case "Money.currencyCode":
 		if e.ComplexityRoot.Money.Currency == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
+	case "Money.amount":
+		if e.ComplexityRoot.Money.Decimal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Decimal(childComplexity), true
 
 	case "Mutation.cartBuyerIdentityUpdate":
 		if e.ComplexityRoot.Mutation.CartBuyerIdentityUpdate == nil {
@@ -1314,6 +1409,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CartDiscountCodesUpdate(childComplexity, args["cartId"].(uuid.UUID), args["token"].(*string), args["discountCodes"].([]string), args["ifVersion"].(*int)), true
+	case "Mutation.cartHandoffCreate":
+		if e.ComplexityRoot.Mutation.CartHandoffCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartHandoffCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartHandoffCreate(childComplexity, args["cartId"].(uuid.UUID), args["token"].(*string)), true
 	case "Mutation.cartLinesAdd":
 		if e.ComplexityRoot.Mutation.CartLinesAdd == nil {
 			break
@@ -1358,6 +1464,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CartPickupStoreUpdate(childComplexity, args["cartId"].(uuid.UUID), args["token"].(*string), args["storeId"].(*uuid.UUID), args["ifVersion"].(*int)), true
+	case "Mutation.cartResume":
+		if e.ComplexityRoot.Mutation.CartResume == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartResume_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartResume(childComplexity, args["code"].(string)), true
 	case "Mutation.customerAccessTokenCreate":
 		if e.ComplexityRoot.Mutation.CustomerAccessTokenCreate == nil {
 			break
@@ -2233,7 +2350,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Cart(childComplexity, args["id"].(uuid.UUID), args["token"].(*string)), true
+		return e.ComplexityRoot.Query.Cart(childComplexity, args["id"].(*uuid.UUID), args["token"].(*string)), true
 	case "Query.categories":
 		if e.ComplexityRoot.Query.Categories == nil {
 			break
@@ -2543,6 +2660,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StoreEdge.Node(childComplexity), true
 
+	case "Subscription.cartUpdated":
+		if e.ComplexityRoot.Subscription.CartUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_cartUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CartUpdated(childComplexity, args["cartId"].(uuid.UUID), args["token"].(*string)), true
+
 	}
 	return 0, false
 }
@@ -2619,6 +2748,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -2713,6 +2859,25 @@ type Query {
 # cart through the kiosk or till of a store they work in. Anything else is
 # NOT_FOUND, exactly as for a cart that does not exist.
 #
+# Resuming a cart elsewhere. On another device or channel (a store kiosk, a
+# laptop) a shopper opens the same cart by:
+#   - a handoff code: ` + "`" + `cartHandoffCreate` + "`" + ` on the device that has the cart
+#     gives an 8-character code (and a QR image of the kiosk page that
+#     resumes it); ` + "`" + `cartResume(code)` + "`" + ` anywhere gives the cart and a token of
+#     it. A code works once, for 15 minutes, and wrong codes are
+#     rate-limited per client and for everyone together (RATE_LIMITED);
+#   - signing in: a signed-in customer's ` + "`" + `cart` + "`" + ` query without an id returns
+#     their one active cart, the same on every device;
+#   - merging: ` + "`" + `cartBuyerIdentityUpdate` + "`" + ` on a guest cart, by a customer who
+#     already has a cart, moves the guest cart's lines into theirs
+#     (quantities add up, capped at 9999; each line keeps the channel that
+#     added it first; discount codes are combined) and returns their cart.
+#     The guest cart becomes MERGED with ` + "`" + `mergedIntoId` + "`" + `.
+#
+# Live. The ` + "`" + `cartUpdated` + "`" + ` subscription (graphql-transport-ws, see the
+# README) pushes the cart when it starts and after every change, whichever
+# server instance the change went through.
+#
 # Every mutation returns the fresh cart. When it is refused (` + "`" + `userErrors` + "`" + `),
 # nothing changed and ` + "`" + `cart` + "`" + ` is the cart as it is now, so a client can show
 # what another device did meanwhile; ` + "`" + `cart` + "`" + ` is null only when the cart
@@ -2758,6 +2923,8 @@ type Cart {
   "The store the shopper will collect from; null to ship."
   pickupStore: Store
   buyerIdentity: CartBuyerIdentity!
+  "For a MERGED cart, the customer's cart its lines went to; otherwise null."
+  mergedIntoId: ID
   createdAt: Time!
   updatedAt: Time!
 }
@@ -2837,9 +3004,12 @@ type CartDiscountCode {
 """
 A problem with a cart mutation. ` + "`" + `field` + "`" + ` is the path to the argument at
 fault, e.g. ` + "`" + `["lines", "0", "quantity"]` + "`" + `. ` + "`" + `code` + "`" + ` is INVALID_INPUT, NOT_FOUND
-(the cart, a line, or a variant not sold on this channel), CONFLICT (the
-cart is at another version than ` + "`" + `ifVersion` + "`" + `, is no longer active, or an
-idempotency key was reused) or OUT_OF_STOCK.
+(the cart, a line, or a variant not sold on this channel; for a token
+that stopped working because its cart went to a customer account, the
+message says to sign in), CONFLICT (the cart is at another version than
+` + "`" + `ifVersion` + "`" + `, is no longer active, or an idempotency key was reused),
+OUT_OF_STOCK, or RATE_LIMITED (` + "`" + `cartResume` + "`" + `: too many wrong codes; the
+message says when to try again).
 """
 type CartUserError {
   field: [String!]
@@ -2910,9 +3080,54 @@ type CartPickupStoreUpdatePayload {
   userErrors: [CartUserError!]!
 }
 
+"A short code that opens a cart on another device or channel."
+type CartHandoff {
+  """
+  8 characters among ` + "`" + `23456789ABCDEFGHJKMNPQRSTUVWXYZ` + "`" + ` (no 0/O, 1/I/L), to
+  read off one screen and type on another; ` + "`" + `cartResume` + "`" + ` ignores case,
+  spaces and dashes. It works once.
+  """
+  code: String!
+  "When the code stops working: 15 minutes after it was made."
+  expiresAt: Time!
+  """
+  The kiosk page that resumes the cart with this code
+  (` + "`" + `/kiosk/?code=…` + "`" + `), as a path on this server.
+  """
+  resumeUrl: String!
+  """
+  An SVG image of a QR code of ` + "`" + `resumeUrl` + "`" + ` (made absolute with this
+  server's address), as a path on this server: show it on the phone and
+  scan it at the kiosk, or the other way round.
+  """
+  qrCodeUrl: String!
+}
+
+type CartHandoffCreatePayload {
+  handoff: CartHandoff
+  userErrors: [CartUserError!]!
+}
+
+type CartResumePayload {
+  cart: Cart
+  """
+  A token of the cart for this device, shown once: pass it as ` + "`" + `token` + "`" + ` like
+  the one ` + "`" + `cartCreate` + "`" + ` gives. It lasts 30 days for a guest cart, 2 hours
+  for a customer's cart (a kiosk is a shared screen; the customer reaches
+  their cart by signing in).
+  """
+  token: String
+  userErrors: [CartUserError!]!
+}
+
 extend type Query {
-  "The cart, when this request may reach it; otherwise a NOT_FOUND error."
-  cart(id: ID!, token: String): Cart
+  """
+  The cart, when this request may reach it; otherwise a NOT_FOUND error.
+
+  Without ` + "`" + `id` + "`" + `, the signed-in customer's one active cart (the same on every
+  device), or null when they have none; a guest gets UNAUTHENTICATED.
+  """
+  cart(id: ID, token: String): Cart
 }
 
 extend type Mutation {
@@ -2941,10 +3156,20 @@ extend type Mutation {
   "Replaces the discount codes; whether each applies is decided on every read."
   cartDiscountCodesUpdate(cartId: ID!, token: String, discountCodes: [String!]!, ifVersion: Int): CartDiscountCodesUpdatePayload!
   """
-  Attaches a guest cart (reached with its token) to the signed-in customer,
-  who then finds it on every device; its tokens stop working. A customer
-  who already has an active cart gets a CONFLICT: merging happens at
-  sign-in.
+  Gives a guest cart (reached with its token) to the signed-in customer,
+  who then finds it on every device; its tokens and handoff codes stop
+  working.
+
+  When the customer already has an active cart, the guest cart is merged
+  into it and ` + "`" + `cart` + "`" + ` is the customer's cart: every line moves; a variant in
+  both carts becomes one line with the quantities added (at most 9999),
+  which keeps the channel that added the variant first; other lines keep
+  their ids and channels; discount codes are combined (the customer's
+  first, at most 10); the customer cart's pickup store stays, or the guest
+  cart's is taken when it has none. Stock is not checked (checkout does).
+  The guest cart becomes MERGED, empty, with ` + "`" + `mergedIntoId` + "`" + `. Edits of the
+  guest cart made before the merge are moved with it; later ones are
+  refused (NOT_FOUND, saying the cart was merged): nothing is lost.
   """
   cartBuyerIdentityUpdate(cartId: ID!, token: String, ifVersion: Int): CartBuyerIdentityUpdatePayload!
   """
@@ -2953,6 +3178,37 @@ extend type Mutation {
   OUT_OF_STOCK error listing the nearest stores that have it.
   """
   cartPickupStoreUpdate(cartId: ID!, token: String, storeId: ID, ifVersion: Int): CartPickupStoreUpdatePayload!
+  """
+  Makes a code that opens this active cart on another device or channel
+  (` + "`" + `cartResume` + "`" + `). It replaces the cart's previous unused code.
+  """
+  cartHandoffCreate(cartId: ID!, token: String): CartHandoffCreatePayload!
+  """
+  Opens the cart of a handoff code on this device, and uses the code up:
+  the cart and a token of it. An unknown, expired or used code is
+  NOT_FOUND (field ` + "`" + `code` + "`" + `); a code of the wrong shape INVALID_INPUT (not
+  counted as a guess); after 10 wrong codes from this client, or 1,000 from
+  everyone, in 15 minutes, RATE_LIMITED until the window ends.
+  """
+  cartResume(code: String!): CartResumePayload!
+}
+
+type Subscription {
+  """
+  The cart, pushed when the subscription starts and after every change
+  (lines, codes, pickup store, status), from whichever device, channel or
+  server instance made it, within milliseconds. Each push is read with
+  this subscription's access and priced for its channel, as the ` + "`" + `cart` + "`" + `
+  query would. A burst of changes may be pushed as its last version only;
+  versions only grow.
+
+  The subscription completes after pushing a cart that is no longer ACTIVE
+  (MERGED, CONVERTED: it will not change again), and without a push when
+  the request can no longer reach the cart (its token was revoked: query
+  ` + "`" + `cart` + "`" + ` to learn why). A cart it cannot reach at the start is a NOT_FOUND
+  error.
+  """
+  cartUpdated(cartId: ID!, token: String): Cart!
 }
 `, BuiltIn: false},
 	{Name: "../schema/catalog.graphqls", Input: `# The catalog: products published on the caller's channel, their variants,
@@ -3889,6 +4145,8 @@ func (ec *executionContext) childFields_Cart(ctx context.Context, field graphql.
 		return ec.fieldContext_Cart_pickupStore(ctx, field)
 	case "buyerIdentity":
 		return ec.fieldContext_Cart_buyerIdentity(ctx, field)
+	case "mergedIntoId":
+		return ec.fieldContext_Cart_mergedIntoId(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Cart_createdAt(ctx, field)
 	case "updatedAt":
@@ -3979,6 +4237,30 @@ func (ec *executionContext) childFields_CartDiscountCodesUpdatePayload(ctx conte
 	return nil, fmt.Errorf("no field named %q was found under type CartDiscountCodesUpdatePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CartHandoff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_CartHandoff_code(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CartHandoff_expiresAt(ctx, field)
+	case "resumeUrl":
+		return ec.fieldContext_CartHandoff_resumeUrl(ctx, field)
+	case "qrCodeUrl":
+		return ec.fieldContext_CartHandoff_qrCodeUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CartHandoff", field.Name)
+}
+
+func (ec *executionContext) childFields_CartHandoffCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "handoff":
+		return ec.fieldContext_CartHandoffCreatePayload_handoff(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CartHandoffCreatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CartHandoffCreatePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CartLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4049,6 +4331,18 @@ func (ec *executionContext) childFields_CartPickupStoreUpdatePayload(ctx context
 		return ec.fieldContext_CartPickupStoreUpdatePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CartPickupStoreUpdatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CartResumePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cart":
+		return ec.fieldContext_CartResumePayload_cart(ctx, field)
+	case "token":
+		return ec.fieldContext_CartResumePayload_token(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CartResumePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CartResumePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CartUserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5003,6 +5297,28 @@ func (ec *executionContext) field_Mutation_cartDiscountCodesUpdate_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cartHandoffCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cartLinesAdd_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5152,6 +5468,20 @@ func (ec *executionContext) field_Mutation_cartPickupStoreUpdate_args(ctx contex
 		return nil, err
 	}
 	args["ifVersion"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartResume_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
 	return args, nil
 }
 
@@ -5447,8 +5777,8 @@ func (ec *executionContext) field_Query_cart_args(ctx context.Context, rawArgs m
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (uuid.UUID, error) {
-			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (*uuid.UUID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5710,6 +6040,28 @@ func (ec *executionContext) field_Query_variant_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["barcode"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_cartUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cartId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cartId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
 	return args, nil
 }
 
@@ -6239,6 +6591,29 @@ func (ec *executionContext) fieldContext_Cart_buyerIdentity(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Cart_mergedIntoId(ctx context.Context, field graphql.CollectedField, obj *cart.Cart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cart_mergedIntoId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MergedIntoID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cart_mergedIntoId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cart", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Cart_createdAt(ctx context.Context, field graphql.CollectedField, obj *cart.Cart) (ret graphql.Marshaler) {
@@ -6837,6 +7212,162 @@ func (ec *executionContext) fieldContext_CartDiscountCodesUpdatePayload_userErro
 	return fc, nil
 }
 
+func (ec *executionContext) _CartHandoff_code(ctx context.Context, field graphql.CollectedField, obj *cart.Handoff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHandoff_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHandoff_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartHandoff", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CartHandoff_expiresAt(ctx context.Context, field graphql.CollectedField, obj *cart.Handoff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHandoff_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHandoff_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartHandoff", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CartHandoff_resumeUrl(ctx context.Context, field graphql.CollectedField, obj *cart.Handoff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHandoff_resumeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CartHandoff().ResumeURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHandoff_resumeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartHandoff", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CartHandoff_qrCodeUrl(ctx context.Context, field graphql.CollectedField, obj *cart.Handoff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHandoff_qrCodeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CartHandoff().QRCodeURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHandoff_qrCodeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartHandoff", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CartHandoffCreatePayload_handoff(ctx context.Context, field graphql.CollectedField, obj *model.CartHandoffCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHandoffCreatePayload_handoff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Handoff, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cart.Handoff) graphql.Marshaler {
+			return ec.marshalOCartHandoff2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐHandoff(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartHandoffCreatePayload_handoff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartHandoffCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartHandoff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartHandoffCreatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CartHandoffCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartHandoffCreatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CartUserError) graphql.Marshaler {
+			return ec.marshalNCartUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartHandoffCreatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartHandoffCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CartLine_id(ctx context.Context, field graphql.CollectedField, obj *cart.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7385,6 +7916,93 @@ func (ec *executionContext) _CartPickupStoreUpdatePayload_userErrors(ctx context
 func (ec *executionContext) fieldContext_CartPickupStoreUpdatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CartPickupStoreUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartResumePayload_cart(ctx context.Context, field graphql.CollectedField, obj *model.CartResumePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartResumePayload_cart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cart.Cart) graphql.Marshaler {
+			return ec.marshalOCart2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐCart(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartResumePayload_cart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartResumePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartResumePayload_token(ctx context.Context, field graphql.CollectedField, obj *model.CartResumePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartResumePayload_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartResumePayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartResumePayload", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CartResumePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CartResumePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartResumePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CartUserError) graphql.Marshaler {
+			return ec.marshalNCartUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartResumePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartResumePayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -8456,7 +9074,7 @@ func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Money_amount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Money().Amount(ctx, obj)
+			return obj.Decimal(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8467,7 +9085,7 @@ func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Money", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Money", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Money_currencyCode(ctx context.Context, field graphql.CollectedField, obj *commerce.Money) (ret graphql.Marshaler) {
@@ -9103,6 +9721,94 @@ func (ec *executionContext) fieldContext_Mutation_cartPickupStoreUpdate(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cartPickupStoreUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartHandoffCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartHandoffCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartHandoffCreate(ctx, fc.Args["cartId"].(uuid.UUID), fc.Args["token"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartHandoffCreatePayload) graphql.Marshaler {
+			return ec.marshalNCartHandoffCreatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartHandoffCreatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartHandoffCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartHandoffCreatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartHandoffCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartResume(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartResume(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartResume(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartResumePayload) graphql.Marshaler {
+			return ec.marshalNCartResumePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartResumePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartResume(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartResumePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartResume_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10376,7 +11082,7 @@ func (ec *executionContext) _OfferSelector_productIds(ctx context.Context, field
 			return obj.ProductIDs, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []commerce.ID) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
 			return ec.marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, selections, v)
 		},
 		true,
@@ -10399,7 +11105,7 @@ func (ec *executionContext) _OfferSelector_variantIds(ctx context.Context, field
 			return obj.VariantIDs, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []commerce.ID) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
 			return ec.marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, selections, v)
 		},
 		true,
@@ -10422,7 +11128,7 @@ func (ec *executionContext) _OfferSelector_categoryIds(ctx context.Context, fiel
 			return obj.CategoryIDs, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []commerce.ID) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
 			return ec.marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, selections, v)
 		},
 		true,
@@ -10445,7 +11151,7 @@ func (ec *executionContext) _OfferSelector_collectionIds(ctx context.Context, fi
 			return obj.CollectionIDs, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []commerce.ID) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
 			return ec.marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, selections, v)
 		},
 		true,
@@ -12502,7 +13208,7 @@ func (ec *executionContext) _Query_cart(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Cart(ctx, fc.Args["id"].(uuid.UUID), fc.Args["token"].(*string))
+			return ec.Resolvers.Query().Cart(ctx, fc.Args["id"].(*uuid.UUID), fc.Args["token"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *cart.Cart) graphql.Marshaler {
@@ -13895,6 +14601,50 @@ func (ec *executionContext) fieldContext_StoreEdge_node(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Store(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_cartUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_cartUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CartUpdated(ctx, fc.Args["cartId"].(uuid.UUID), fc.Args["token"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cart.Cart) graphql.Marshaler {
+			return ec.marshalNCart2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐCart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_cartUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_cartUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16653,6 +17403,11 @@ func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "mergedIntoId":
+			out.Values[i] = ec._Cart_mergedIntoId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Cart_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17015,6 +17770,168 @@ func (ec *executionContext) _CartDiscountCodesUpdatePayload(ctx context.Context,
 	return out
 }
 
+var cartHandoffImplementors = []string{"CartHandoff"}
+
+func (ec *executionContext) _CartHandoff(ctx context.Context, sel ast.SelectionSet, obj *cart.Handoff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cartHandoffImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CartHandoff")
+		case "code":
+			out.Values[i] = ec._CartHandoff_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CartHandoff_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resumeUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CartHandoff_resumeUrl(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "qrCodeUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CartHandoff_qrCodeUrl(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cartHandoffCreatePayloadImplementors = []string{"CartHandoffCreatePayload"}
+
+func (ec *executionContext) _CartHandoffCreatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CartHandoffCreatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cartHandoffCreatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CartHandoffCreatePayload")
+		case "handoff":
+			out.Values[i] = ec._CartHandoffCreatePayload_handoff(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CartHandoffCreatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var cartLineImplementors = []string{"CartLine"}
 
 func (ec *executionContext) _CartLine(ctx context.Context, sel ast.SelectionSet, obj *cart.Line) graphql.Marshaler {
@@ -17312,6 +18229,54 @@ func (ec *executionContext) _CartPickupStoreUpdatePayload(ctx context.Context, s
 			}
 		case "userErrors":
 			out.Values[i] = ec._CartPickupStoreUpdatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cartResumePayloadImplementors = []string{"CartResumePayload"}
+
+func (ec *executionContext) _CartResumePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CartResumePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cartResumePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CartResumePayload")
+		case "cart":
+			out.Values[i] = ec._CartResumePayload_cart(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "token":
+			out.Values[i] = ec._CartResumePayload_token(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CartResumePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18110,47 +19075,14 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Money")
 		case "amount":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Money_amount(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Money_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "currencyCode":
 			out.Values[i] = ec._Money_currencyCode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18287,6 +19219,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cartPickupStoreUpdate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cartPickupStoreUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartHandoffCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartHandoffCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartResume":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartResume(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21086,6 +22032,26 @@ func (ec *executionContext) _StoreEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "cartUpdated":
+		return ec._Subscription_cartUpdated(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -21523,6 +22489,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCart2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐCart(ctx context.Context, sel ast.SelectionSet, v *cart.Cart) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Cart(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCartAdjustment2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐAdjustment(ctx context.Context, sel ast.SelectionSet, v pricing.Adjustment) graphql.Marshaler {
 	return ec._CartAdjustment(ctx, sel, &v)
 }
@@ -21605,6 +22581,16 @@ func (ec *executionContext) marshalNCartDiscountCodesUpdatePayload2ᚖgithubᚗc
 		return graphql.Null
 	}
 	return ec._CartDiscountCodesUpdatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCartHandoffCreatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartHandoffCreatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CartHandoffCreatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CartHandoffCreatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCartLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐLine(ctx context.Context, sel ast.SelectionSet, v cart.Line) graphql.Marshaler {
@@ -21703,6 +22689,16 @@ func (ec *executionContext) marshalNCartPickupStoreUpdatePayload2ᚖgithubᚗcom
 		return graphql.Null
 	}
 	return ec._CartPickupStoreUpdatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCartResumePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartResumePayload(ctx context.Context, sel ast.SelectionSet, v *model.CartResumePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CartResumePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCartStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐStatus(ctx context.Context, v any) (cart.Status, error) {
@@ -21954,12 +22950,12 @@ func (ec *executionContext) unmarshalNGeoPointInput2githubᚗcomᚋomnicanalᚋo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, v any) (commerce.ID, error) {
+func (ec *executionContext) unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, v any) (uuid.UUID, error) {
 	res, err := graphql.UnmarshalUUID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, sel ast.SelectionSet, v commerce.ID) graphql.Marshaler {
+func (ec *executionContext) marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, sel ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalUUID(v)
 	if res == graphql.Null {
@@ -21970,10 +22966,10 @@ func (ec *executionContext) marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx c
 	return res
 }
 
-func (ec *executionContext) unmarshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]commerce.ID, error) {
+func (ec *executionContext) unmarshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]uuid.UUID, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]commerce.ID, len(vSlice))
+	res := make([]uuid.UUID, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, vSlice[i])
@@ -21984,7 +22980,7 @@ func (ec *executionContext) unmarshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUID�
 	return res, nil
 }
 
-func (ec *executionContext) marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, sel ast.SelectionSet, v []commerce.ID) graphql.Marshaler {
+func (ec *executionContext) marshalNID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, sel ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
 	ret := make(graphql.Array, len(v))
 	for i := range v {
 		ret[i] = ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, sel, v[i])
@@ -23053,6 +24049,13 @@ func (ec *executionContext) marshalOCart2ᚖgithubᚗcomᚋomnicanalᚋomnicanal
 	return ec._Cart(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCartHandoff2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐHandoff(ctx context.Context, sel ast.SelectionSet, v *cart.Handoff) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CartHandoff(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCartInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartInput(ctx context.Context, v any) (*model.CartInput, error) {
 	if v == nil {
 		return nil, nil
@@ -23174,13 +24177,13 @@ func (ec *executionContext) unmarshalOGeoPointInput2ᚖgithubᚗcomᚋomnicanal�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]commerce.ID, error) {
+func (ec *executionContext) unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]uuid.UUID, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]commerce.ID, len(vSlice))
+	res := make([]uuid.UUID, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, vSlice[i])
@@ -23191,7 +24194,7 @@ func (ec *executionContext) unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUID�
 	return res, nil
 }
 
-func (ec *executionContext) marshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, sel ast.SelectionSet, v []commerce.ID) graphql.Marshaler {
+func (ec *executionContext) marshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, sel ast.SelectionSet, v []uuid.UUID) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -54,6 +54,11 @@ type CartDiscountCodesUpdatePayload struct {
 	UserErrors []CartUserError `json:"userErrors"`
 }
 
+type CartHandoffCreatePayload struct {
+	Handoff    *cart.Handoff   `json:"handoff,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
 type CartInput struct {
 	Lines []CartLineInput `json:"lines,omitempty"`
 }
@@ -91,11 +96,24 @@ type CartPickupStoreUpdatePayload struct {
 	UserErrors []CartUserError `json:"userErrors"`
 }
 
+type CartResumePayload struct {
+	Cart *cart.Cart `json:"cart,omitempty"`
+	// A token of the cart for this device, shown once: pass it as `token` like
+	// the one `cartCreate` gives. It lasts 30 days for a guest cart, 2 hours
+	// for a customer's cart (a kiosk is a shared screen; the customer reaches
+	// their cart by signing in).
+	Token      *string         `json:"token,omitempty"`
+	UserErrors []CartUserError `json:"userErrors"`
+}
+
 // A problem with a cart mutation. `field` is the path to the argument at
 // fault, e.g. `["lines", "0", "quantity"]`. `code` is INVALID_INPUT, NOT_FOUND
-// (the cart, a line, or a variant not sold on this channel), CONFLICT (the
-// cart is at another version than `ifVersion`, is no longer active, or an
-// idempotency key was reused) or OUT_OF_STOCK.
+// (the cart, a line, or a variant not sold on this channel; for a token
+// that stopped working because its cart went to a customer account, the
+// message says to sign in), CONFLICT (the cart is at another version than
+// `ifVersion`, is no longer active, or an idempotency key was reused),
+// OUT_OF_STOCK, or RATE_LIMITED (`cartResume`: too many wrong codes; the
+// message says when to try again).
 type CartUserError struct {
 	Field   []string `json:"field,omitempty"`
 	Message string   `json:"message"`
@@ -507,6 +525,9 @@ type StoreConnection struct {
 type StoreEdge struct {
 	Cursor string             `json:"cursor"`
 	Node   *location.Location `json:"node"`
+}
+
+type Subscription struct {
 }
 
 type VariantPriceInput struct {

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/commercetest"
+	"github.com/omnicanal/omnicanal/commerce/demo"
+	"github.com/omnicanal/omnicanal/commerce/staff"
+)
+
+// chromium returns the path of a Chromium binary. Without one the browser
+// test is skipped on a developer's machine and fails in CI, which installs
+// the Debian package (.ci/run): a CI run must not pass by skipping it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	candidates := []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium"}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			candidates = append(candidates, p)
+		}
+	}
+	for _, p := range candidates {
+		if p == "" {
+			continue
+		}
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return p
+		}
+	}
+	if ci := os.Getenv("CI"); ci == "true" || ci == "1" {
+		t.Fatal("no Chromium binary: CI must run the kiosk browser test (apt-get install chromium, as .ci/run does)")
+	}
+	t.Skip("no Chromium binary (/usr/bin/chromium): the kiosk browser test needs the Debian package chromium; skipped outside CI")
+	return ""
+}
+
+// phone is a second client of the API: the shopper's phone, through the
+// mobile channel, as plain HTTP.
+type phone struct {
+	t      *testing.T
+	base   string
+	bearer string // a staff token, for the merchandiser's call
+}
+
+func (p phone) do(query string, vars map[string]any) map[string]any {
+	p.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Channel-Key", demo.KeyMobileEU)
+	if p.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+p.bearer)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var r struct {
+		Data   map[string]any `json:"data"`
+		Errors []any          `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil || len(r.Errors) > 0 {
+		p.t.Fatalf("%s: %v %s", query, err, raw)
+	}
+	for _, v := range r.Data {
+		if m, ok := v.(map[string]any); ok {
+			if errs, _ := m["userErrors"].([]any); len(errs) > 0 {
+				p.t.Fatalf("%s: %s", query, raw)
+			}
+		}
+	}
+	return r.Data
+}
+
+func field(v any, path ...string) any {
+	for _, k := range path {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+// kioskVariants picks three variants of a product sold on every channel,
+// in stock at the Paris store, priced in EUR.
+func kioskVariants(t *testing.T) (product string, ids []string, skus []string) {
+	t.Helper()
+	d := demo.Generate()
+	paris := map[string]int{}
+	for _, s := range d.Stock {
+		if s.LocationCode == demo.CodeParis {
+			paris[s.VariantID.String()] = s.OnHand
+		}
+	}
+	for _, p := range d.Products {
+		if p.Status != "active" || len(p.Channels) != len(d.Channels) {
+			continue
+		}
+		for _, v := range p.Variants {
+			if paris[v.ID.String()] >= 3 && len(ids) < 3 {
+				ids, skus = append(ids, v.ID.String()), append(skus, v.SKU)
+			}
+		}
+		if len(ids) == 3 {
+			return p.ID.String(), ids, skus
+		}
+		ids, skus = nil, nil
+	}
+	t.Fatal("the demo data has no product with three variants in stock in Paris")
+	return "", nil, nil
+}
+
+// The kiosk page in a real browser against the real server: a cart made
+// on the phone is resumed at the kiosk by typing its handoff code; a line
+// the phone adds then appears on the kiosk without a reload (the page's
+// own graphql-transport-ws subscription); the kiosk looks a product up by
+// SKU, sees it is in stock here, and adds it, which the phone sees. A
+// second code opened as the QR's URL resumes at once. The screenshot is
+// left in the test's log.
+func TestKioskInBrowser(t *testing.T) {
+	browser := chromium(t)
+	cfg := testConfig(t, false)
+	cfg.DatabaseURL = commercetest.URL(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
+		_, err := demo.Seed(ctx, pool)
+		return err
+	}))
+	base, stop := serve(t, cfg)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	ph := phone{t: t, base: base}
+	product, ids, skus := kioskVariants(t)
+
+	// A merchandiser runs an offer on the product: every line shows why
+	// it costs less.
+	pool, err := pgxpool.New(t.Context(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	staffSvc := staff.NewService(pool)
+	anna, err := staffSvc.CreateStaff(t.Context(), staff.Input{Email: "anna@maison-sentier.example", Name: "Anna", Role: commerce.RoleMerchandiser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staffToken, err := staffSvc.IssueToken(t.Context(), anna.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const offerTitle = "10 % sur la sélection running"
+	phone{t: t, base: base, bearer: staffToken}.do(`mutation($input: OfferCreateInput!) { offerCreate(input: $input) { offer { id } userErrors { message } } }`,
+		map[string]any{"input": map[string]any{"title": offerTitle, "kind": "PERCENTAGE_OFF", "target": "LINES", "percentOff": "10",
+			"appliesTo": map[string]any{"productIds": []any{product}}}})
+
+	// The phone starts a cart and makes a handoff code.
+	created := ph.do(`mutation($lines: [CartLineInput!]) { cartCreate(input: { lines: $lines }) { cart { id } token userErrors { message } } }`,
+		map[string]any{"lines": []any{map[string]any{"merchandiseId": ids[0], "quantity": 2}}})
+	cartID, token := field(created, "cartCreate", "cart", "id").(string), field(created, "cartCreate", "token").(string)
+	handoff := func() map[string]any {
+		h := ph.do(`mutation($id: ID!, $token: String) { cartHandoffCreate(cartId: $id, token: $token) {
+			handoff { code qrCodeUrl resumeUrl } userErrors { message } } }`, map[string]any{"id": cartID, "token": token})
+		return field(h, "cartHandoffCreate", "handoff").(map[string]any)
+	}
+	h := handoff()
+	res, err := http.Get(base + h["qrCodeUrl"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(svg, []byte("<svg")) {
+		t.Fatalf("the QR image: %d %s", res.StatusCode, svg)
+	}
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 1300),
+	)
+	defer cancelAlloc()
+	ctx, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	// Starts the browser on the test's context: a step's shorter one
+	// would take the browser down with it when it ends.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("starting %s: %v", browser, err)
+	}
+
+	// Anything the page logs as an error (a CSP refusal, an exception)
+	// fails the test.
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	chromedp.ListenTarget(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+ev.ExceptionDetails.Error())
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.LevelError {
+				problems = append(problems, fmt.Sprintf("%s: %s", ev.Entry.Source, ev.Entry.Text))
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError {
+				problems = append(problems, "console.error")
+			}
+		}
+	})
+
+	// fail ends the test with what the page shows and logged.
+	fail := func(what string, err error) {
+		t.Helper()
+		var text string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText`, &text))
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%s: %v\npage problems: %v\npage text:\n%s", what, err, problems, text)
+	}
+	// run runs one step, failing the test with the page's state when the
+	// step fails or takes more than 20 s.
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Run(sctx, actions...); err != nil {
+			fail(what, err)
+		}
+	}
+	count := func(n int) chromedp.QueryAction {
+		return chromedp.Poll(fmt.Sprintf(`document.querySelectorAll('[data-testid="cart-line"]').length === %d`, n), nil,
+			chromedp.WithPollingTimeout(15*time.Second))
+	}
+	run("resuming at the kiosk",
+		log.Enable(),
+		chromedp.Navigate(base+"/kiosk/"),
+		chromedp.WaitVisible(`[data-testid="code-input"]`),
+		chromedp.Poll(`document.querySelector('[data-testid="store-name"]').textContent.includes('Paris')`, nil),
+		chromedp.SendKeys(`[data-testid="code-input"]`, strings.ToLower(h["code"].(string)[:4]+"-"+h["code"].(string)[4:])),
+		chromedp.Click(`[data-testid="resume-button"]`),
+		chromedp.WaitVisible(`[data-testid="cart"]`),
+		count(1),
+		chromedp.Poll(`document.querySelector('[data-testid="live-status"]').dataset.state === 'live'`, nil),
+		// Marks this page load: a reload would lose it.
+		chromedp.Evaluate(`window.kioskTestMark = 42`, nil),
+	)
+	var qty string
+	if err := chromedp.Run(ctx, chromedp.Text(`[data-testid="cart-line"][data-sku="`+skus[0]+`"] [data-testid="line-quantity"]`, &qty)); err != nil || qty != "2" {
+		t.Fatalf("the resumed line: %q %v", qty, err)
+	}
+
+	// The phone adds a line: it appears at the kiosk, live.
+	ph.do(`mutation($id: ID!, $token: String, $lines: [CartLineInput!]!) { cartLinesAdd(cartId: $id, token: $token, lines: $lines) {
+		cart { version } userErrors { message } } }`, map[string]any{"id": cartID, "token": token,
+		"lines": []any{map[string]any{"merchandiseId": ids[1], "quantity": 1}}})
+	var mark int
+	var total string
+	run("the phone's line at the kiosk",
+		count(2),
+		chromedp.Evaluate(`window.kioskTestMark`, &mark),
+		chromedp.Text(`[data-testid="cart-total"]`, &total),
+	)
+	if mark != 42 {
+		t.Fatal("the kiosk page was reloaded to show the phone's line")
+	}
+	if total == "" || !strings.Contains(total, "€") {
+		t.Errorf("cart total %q", total)
+	}
+	var explained string
+	run("the offer's explanation", chromedp.Text(`[data-testid="cart-line"] [data-testid="line-adjustments"]`, &explained))
+	if !strings.Contains(explained, offerTitle) {
+		t.Errorf("the line's adjustments show %q, not the offer %q", explained, offerTitle)
+	}
+
+	// The kiosk looks a product up by SKU, sees the store's stock and adds it.
+	var stock string
+	run("adding from the kiosk",
+		chromedp.SendKeys(`[data-testid="lookup-input"]`, skus[2]),
+		chromedp.Click(`[data-testid="lookup-button"]`),
+		chromedp.WaitVisible(`[data-testid="lookup-result"][data-sku="`+skus[2]+`"]`),
+		chromedp.Text(`[data-testid="lookup-result"] [data-testid="result-stock"]`, &stock),
+		chromedp.Click(`[data-testid="lookup-result"] [data-testid="add-button"]`),
+		count(3),
+	)
+	if !strings.HasPrefix(stock, "In stock here: ") {
+		t.Errorf("stock shown %q", stock)
+	}
+	seen := ph.do(`query($id: ID!, $token: String) { cart(id: $id, token: $token) { lines { merchandise { sku } addedByChannel { kind } } } }`,
+		map[string]any{"id": cartID, "token": token})
+	var kinds []string
+	for _, l := range field(seen, "cart", "lines").([]any) {
+		kinds = append(kinds, fmt.Sprint(field(l, "merchandise", "sku"), "@", field(l, "addedByChannel", "kind")))
+	}
+	if !slices.Contains(kinds, skus[2]+"@KIOSK") {
+		t.Errorf("the phone sees %v, without the kiosk's line", kinds)
+	}
+
+	shot := filepath.Join(t.TempDir(), "kiosk.png")
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("KIOSK_SCREENSHOT_DIR"); dir != "" {
+		shot = filepath.Join(dir, "kiosk.png")
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
+
+	// A second code opened as its QR's URL resumes at once, and leaves the
+	// used code out of the address bar.
+	h = handoff()
+	var location string
+	run("opening the QR's URL",
+		chromedp.Navigate(base+h["resumeUrl"].(string)),
+		chromedp.WaitVisible(`[data-testid="cart"]`),
+		count(3),
+		chromedp.Location(&location),
+	)
+	if strings.Contains(location, "code=") {
+		t.Errorf("the used code stays in the address bar: %s", location)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the page reported problems: %v", problems)
+	}
+}

@@ -1,0 +1,181 @@
+package cart_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/cart"
+	"github.com/omnicanal/omnicanal/commerce/demo"
+)
+
+// runHub starts a hub over the env's pool and returns a service that
+// watches through it, once the hub listens.
+func (e *env) runHub(t *testing.T, opts ...cart.HubOption) (*cart.Service, *cart.Hub) {
+	t.Helper()
+	hub := cart.NewHub(e.pool, nil, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("hub: %v", err)
+		}
+	})
+	waitFor(t, "the hub to listen", hub.Listening)
+	return cart.NewService(e.pool, nil, cart.WithHub(hub)), hub
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// next returns the next cart pushed, or nil when the watch ended.
+func next(t *testing.T, ch <-chan *cart.Cart) *cart.Cart {
+	t.Helper()
+	select {
+	case c := <-ch:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no push within 10 s")
+		return nil
+	}
+}
+
+// A watch gets the cart, then every change, in version order, priced for
+// its own channel; a burst may be pushed as its last version only.
+func TestWatchPushesChanges(t *testing.T) {
+	e := newEnv(t, nil)
+	svc, _ := e.runHub(t)
+	vs := stocked(t, 2, 20)
+	phone := e.on(t, demo.KeyMobileEU)
+	c, token, err := svc.CreateCart(phone, cart.CreateInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.on(t, demo.KeyKioskParis))
+	defer cancel()
+	watch, err := svc.Watch(ctx, c.ID, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, watch); got.ID != c.ID || got.Version != 1 {
+		t.Fatalf("first push: %+v", got)
+	}
+	if _, err := svc.AddLines(phone, c.ID, token, []cart.LineInput{{VariantID: vs[0], Quantity: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, watch); got.Version != 2 || len(got.Lines) != 1 {
+		t.Fatalf("after an add: v%d, %d lines", got.Version, len(got.Lines))
+	}
+	for range 5 {
+		if _, err := svc.AddLines(phone, c.ID, token, []cart.LineInput{{VariantID: vs[1], Quantity: 1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := 2
+	for last < 7 {
+		got := next(t, watch)
+		if got.Version <= last {
+			t.Fatalf("version %d pushed after %d", got.Version, last)
+		}
+		last = got.Version
+	}
+	cancel()
+	for range watch { // drains, and ends: the watch stops with its context
+	}
+}
+
+// A watch with a token ends when the token is revoked (the cart attached
+// to a customer); the customer's own watch of a guest cart merged into
+// theirs ends with the merged cart.
+func TestWatchEndsWhenAccessOrCartEnds(t *testing.T) {
+	e := newEnv(t, nil)
+	svc, _ := e.runHub(t)
+	kiosk := e.on(t, demo.KeyKioskParis)
+	g, gt, err := svc.CreateCart(kiosk, cart.CreateInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := svc.Watch(kiosk, g.ID, gt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, watch)
+	bob := e.customer(t)
+	if _, err := svc.SetBuyerIdentity(commerce.WithCustomer(kiosk, bob), g.ID, gt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, watch); got != nil {
+		t.Fatalf("pushed after its token was revoked: %+v", got)
+	}
+	if _, err := svc.Watch(kiosk, g.ID, gt); code(err) != commerce.ErrNotFound {
+		t.Fatalf("watching with a revoked token: %v", err)
+	}
+
+	// Bob watches a second guest cart he is about to sign in with.
+	asBob := commerce.WithCustomer(kiosk, bob)
+	g2, gt2, err := svc.CreateCart(kiosk, cart.CreateInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err = svc.Watch(asBob, g2.ID, gt2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, watch)
+	if _, err := svc.SetBuyerIdentity(asBob, g2.ID, gt2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, watch); got == nil || got.Status != cart.Merged || got.MergedIntoID == nil || *got.MergedIntoID != g.ID {
+		t.Fatalf("the last push of a merged cart: %+v", got)
+	}
+	if got := next(t, watch); got != nil {
+		t.Fatalf("pushed after the merged cart: %+v", got)
+	}
+}
+
+// Notifications sent while the hub's connection is down are lost with it:
+// after reconnecting, the hub has every watcher read its cart again, so a
+// change made in the gap still reaches the subscriber.
+func TestWatchSurvivesAReconnection(t *testing.T) {
+	e := newEnv(t, nil)
+	// Long enough that the change below is made while nobody listens.
+	svc, hub := e.runHub(t, cart.WithRetryDelay(500*time.Millisecond))
+	vs := stocked(t, 1, 5)
+	web := e.on(t, demo.KeyWebEU)
+	c, token, err := svc.CreateCart(web, cart.CreateInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := svc.Watch(web, c.ID, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, watch)
+	var killed bool
+	if err := e.pool.QueryRow(t.Context(), `SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND datname = current_database()`, cart.HubApplicationName).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminating the hub's connection: %v %v", err, killed)
+	}
+	waitFor(t, "the hub to notice", func() bool { return !hub.Listening() })
+	if _, err := svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: vs[0], Quantity: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if hub.Listening() {
+		t.Fatal("the hub reconnected before the change: the test proves nothing")
+	}
+	if got := next(t, watch); got == nil || got.Version != 2 {
+		t.Fatalf("after reconnecting: %+v", got)
+	}
+	waitFor(t, "the hub to listen again", hub.Listening)
+}

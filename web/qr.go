@@ -1,0 +1,67 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/omnicanal/omnicanal/commerce/cart"
+	"github.com/omnicanal/omnicanal/internal/qr"
+)
+
+// HandoffQRPath is where HandoffQR is meant to be mounted; the GraphQL API
+// gives it as a handoff's qrCodeUrl (graph.HandoffQRPath).
+const HandoffQRPath = "/kiosk/qr.svg"
+
+// qrCSP: an SVG document may hold scripts; this one holds none, and the
+// policy makes sure nothing in it runs or loads when it is opened by
+// itself rather than as an <img>.
+const qrCSP = "default-src 'none'; frame-ancestors 'self'"
+
+// HandoffQR serves GET /kiosk/qr.svg?code=XXXXXXXX: an SVG QR code of the
+// kiosk page that resumes the cart of that handoff code,
+// <scheme>://<host>/kiosk/?code=XXXXXXXX, with the address the request
+// came to (so the phone that scans it reaches this server, whatever name it
+// is served under). It looks nothing up: the image is of the URL, and only
+// cartResume decides what the code opens. A code of the wrong shape is a
+// 400, so that the route cannot be used to make QR codes of anything else.
+//
+// The response is not cached (a code is short-lived and single use) and
+// the access log leaves query strings out.
+func HandoffQR() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		code, ok := cart.NormalizeHandoffCode(r.URL.Query().Get("code"))
+		host := r.Host
+		if !ok || host == "" || strings.ContainsAny(host, "/?#@ \\") {
+			http.Error(w, "code must be a handoff code", http.StatusBadRequest)
+			return
+		}
+		scheme := "http"
+		// Behind a TLS-terminating proxy the request arrives in clear;
+		// the header only changes what this client's own image says.
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		resume := url.URL{Scheme: scheme, Host: host, Path: "/kiosk/", RawQuery: url.Values{"code": {code}}.Encode()}
+		sym, err := qr.Encode(resume.String())
+		if err != nil {
+			http.Error(w, "the server's address is too long for a QR code", http.StatusBadRequest)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "image/svg+xml")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", qrCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.Method == http.MethodHead {
+			return
+		}
+		_, _ = w.Write(sym.SVG(4))
+	})
+}
