@@ -11,8 +11,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/internal/db"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
 )
 
@@ -72,7 +71,7 @@ func (s *Service) CreateOffer(ctx context.Context, in Input, idempotencyKey stri
 	var out *Offer
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if idempotencyKey != "" {
-			replayed, id, err := claimKey(ctx, tx, who.StaffID, idempotencyKey, "offerCreate", in)
+			replayed, id, err := db.ClaimStaffKey(ctx, tx, who.StaffID, idempotencyKey, "offerCreate", in)
 			if err != nil {
 				return err
 			}
@@ -93,8 +92,7 @@ func (s *Service) CreateOffer(ctx context.Context, in Input, idempotencyKey stri
 			return err
 		}
 		if idempotencyKey != "" {
-			if _, err := tx.Exec(ctx, `UPDATE staff_idempotency_keys SET result_id = $3 WHERE staff_id = $1 AND key = $2`,
-				who.StaffID, idempotencyKey, o.ID); err != nil {
+			if err := db.SetStaffKeyResult(ctx, tx, who.StaffID, idempotencyKey, o.ID); err != nil {
 				return err
 			}
 		}
@@ -556,41 +554,4 @@ func constraintError(err error) error {
 		return err
 	}
 	return &commerce.Error{Code: c.code, Field: c.field, Message: c.message, Err: err}
-}
-
-// claimKey records an idempotency key for a request, or finds the result of
-// the request that used it first: the catalog's protocol on the same table
-// (staff_idempotency_keys), so keys are per staff user across operations. A
-// concurrent first use blocks on the key's primary key until that request
-// commits (then this one replays it) or rolls back (then this one goes
-// ahead).
-func claimKey(ctx context.Context, tx pgx.Tx, staffID commerce.ID, key, operation string, request any) (replayed bool, resultID commerce.ID, err error) {
-	body, err := json.Marshal(request)
-	if err != nil {
-		return false, commerce.ID{}, err
-	}
-	hash := sha256.Sum256(body)
-	tag, err := tx.Exec(ctx, `INSERT INTO staff_idempotency_keys (staff_id, key, operation, request_hash)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, staffID, key, operation, hash[:])
-	if err != nil {
-		return false, commerce.ID{}, err
-	}
-	if tag.RowsAffected() == 1 {
-		_, err := tx.Exec(ctx, `DELETE FROM staff_idempotency_keys WHERE staff_id = $1 AND created_at < now() - interval '1 day'`, staffID)
-		return false, commerce.ID{}, err
-	}
-	var (
-		op     string
-		stored []byte
-		result *commerce.ID
-	)
-	if err := tx.QueryRow(ctx, `SELECT operation, request_hash, result_id FROM staff_idempotency_keys WHERE staff_id = $1 AND key = $2`,
-		staffID, key).Scan(&op, &stored, &result); err != nil {
-		return false, commerce.ID{}, err
-	}
-	if op != operation || !bytes.Equal(stored, hash[:]) || result == nil {
-		return false, commerce.ID{}, &commerce.Error{Code: commerce.ErrConflict, Field: "idempotencyKey",
-			Message: "this idempotency key was already used for a different request"}
-	}
-	return true, *result, nil
 }
