@@ -38,6 +38,9 @@ type Options struct {
 	Limits
 	Introspection bool // allow __schema / __type queries (on in development)
 	Logger        *slog.Logger
+	// Cache, when set, answers anonymous catalog reads from memory for a
+	// short while; see Cache.
+	Cache *Cache
 	// Staff verifies staff bearer tokens (see auth.go); nil refuses them.
 	Staff *staff.Service
 }
@@ -109,8 +112,14 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 
-	return limitInFlight(opts.MaxInFlight, opts.Timeout,
+	var h http.Handler = limitInFlight(opts.MaxInFlight, opts.Timeout,
 		resolveChannel(svc.Channels, opts.Timeout, withClient(authenticateBearer(opts.Staff, svc.Customers, srv))))
+	if opts.Cache != nil {
+		// Outside the in-flight bound: a hit needs no slot.
+		opts.Cache.maxBody = opts.MaxBodyBytes
+		h = opts.Cache.middleware(h)
+	}
+	return h
 }
 
 // resolveChannel reads the X-Channel-Key header into the request context.
@@ -158,6 +167,13 @@ func limitInFlight(max int, wait time.Duration, next http.Handler) http.Handler 
 		if r.Header.Get("Upgrade") != "" {
 			next.ServeHTTP(w, r)
 			return
+		}
+		select {
+		case slots <- struct{}{}: // a free slot: no timer needed
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+			return
+		default:
 		}
 		timer := time.NewTimer(wait)
 		defer timer.Stop()

@@ -33,7 +33,8 @@ type Config struct {
 	LogFormat string     // OMNICANAL_LOG_FORMAT: text or json
 
 	GraphQL  graph.Limits
-	GraphiQL bool // OMNICANAL_GRAPHIQL: serve /graphiql and allow introspection
+	CacheTTL time.Duration // OMNICANAL_GRAPHQL_CACHE_TTL: anonymous catalog reads; 0 turns it off
+	GraphiQL bool          // OMNICANAL_GRAPHIQL: serve /graphiql and allow introspection
 
 	ShutdownTimeout time.Duration // OMNICANAL_SHUTDOWN_TIMEOUT
 }
@@ -53,6 +54,7 @@ func defaultConfig(dev bool) Config {
 			MaxBodyBytes:  1 << 20,
 			Timeout:       10 * time.Second,
 		},
+		CacheTTL:        2 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
 	}
 	if dev {
@@ -92,6 +94,7 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 	c.GraphQL.MaxBodyBytes = int64(body)
 	r.duration("OMNICANAL_GRAPHQL_TIMEOUT", &c.GraphQL.Timeout)
 	r.boolean("OMNICANAL_GRAPHIQL", &c.GraphiQL)
+	r.duration("OMNICANAL_GRAPHQL_CACHE_TTL", &c.CacheTTL)
 	r.duration("OMNICANAL_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 
 	fs := flag.NewFlagSet("omnicanal", flag.ContinueOnError)
@@ -129,6 +132,9 @@ func (c Config) validate() error {
 	if l.MaxComplexity <= 0 || l.MaxDepth <= 0 || l.MaxTokens <= 0 || l.MaxBodyBytes <= 0 || l.Timeout <= 0 || l.MaxInFlight < 0 {
 		errs = append(errs, errors.New("OMNICANAL_GRAPHQL_* limits must be positive"))
 	}
+	if c.CacheTTL < 0 {
+		errs = append(errs, errors.New("OMNICANAL_GRAPHQL_CACHE_TTL must not be negative"))
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("OMNICANAL_SHUTDOWN_TIMEOUT must be positive"))
 	}
@@ -155,6 +161,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("graphql_timeout", c.GraphQL.Timeout),
 		slog.Int("graphql_max_in_flight", c.GraphQL.MaxInFlight),
 		slog.Bool("graphiql", c.GraphiQL),
+		slog.Duration("graphql_cache_ttl", c.CacheTTL),
 	)
 }
 

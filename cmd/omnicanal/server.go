@@ -40,6 +40,8 @@ type app struct {
 	// Live feeds the cartUpdated subscriptions of this instance from the
 	// database's notifications; runServe runs it.
 	Live *cart.Hub
+	// Cache answers anonymous catalog reads for CacheTTL; nil when off.
+	Cache *graph.Cache
 }
 
 func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
@@ -56,12 +58,16 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	// tells which offers are used up (see the assertion below).
 	live := cart.NewHub(pool, log)
 	svc.Carts = cart.NewService(pool, svc.Offers, cart.WithHub(live))
-	return &app{
+	a := &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
 		Outbox:   outbox.NewService(pool),
 		Live:     live,
 	}
+	if cfg.CacheTTL > 0 {
+		a.Cache = graph.NewCache(cfg.CacheTTL, 2000)
+	}
+	return a
 }
 
 // The offers store gives carts its usage limits; cart.Service finds them
@@ -80,7 +86,14 @@ func newSearchEngine(cfg Config, pool *pgxpool.Pool) search.Engine {
 // indexWorker drains the search queue of the outbox into the engine. Every
 // instance runs one; the outbox keeps them off each other's products.
 func (a *app) indexWorker(pool *pgxpool.Pool, log *slog.Logger) *outbox.Worker {
-	return &outbox.Worker{Queue: outbox.Search, Handle: a.Indexer.Index, Outbox: a.Outbox, Pool: pool, Logger: log}
+	w := &outbox.Worker{Queue: outbox.Search, Handle: a.Indexer.Index, Outbox: a.Outbox, Pool: pool, Logger: log}
+	if a.Cache != nil {
+		// Every catalog, price, stock or publication change queues a search
+		// update in its transaction, and the queue's NOTIFY reaches every
+		// instance at commit: the moment cached answers go stale.
+		w.Notified = a.Cache.Purge
+	}
+	return w
 }
 
 // newHandler wires every HTTP route of the server.
@@ -93,6 +106,7 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 		Introspection: cfg.GraphiQL,
 		Logger:        log,
 		Staff:         staffSvc,
+		Cache:         a.Cache,
 	}))
 	if cfg.GraphiQL {
 		mux.Handle("GET /graphiql", web.GraphiQL("/graphql", map[string]string{graph.ChannelKeyHeader: demo.KeyWebEU}))

@@ -27,6 +27,10 @@ type Worker struct {
 	Lease   time.Duration // how long a claim holds (default 2 min); keep the handler well under it
 	Poll    time.Duration // how often to look without a notification (default 1 s)
 	Timeout time.Duration // limit of one Handle call (default 1 min)
+	// Notified, when set, is called on every notification for Queue: a
+	// change for this queue has just committed somewhere (any instance).
+	// Caches of what the change affects hook in here.
+	Notified func()
 }
 
 func (w *Worker) defaults() {
@@ -113,6 +117,9 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 					break
 				}
 				if n.Payload == w.Queue {
+					if w.Notified != nil {
+						w.Notified()
+					}
 					select {
 					case wake <- struct{}{}:
 					default:
