@@ -20,6 +20,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/graph"
+	"github.com/omnicanal/omnicanal/internal/pgxuuid"
 	"github.com/omnicanal/omnicanal/internal/reqid"
 )
 
@@ -73,7 +74,8 @@ func benchHandler(b *testing.B) (http.Handler, *statementCounter) {
 		b.Fatal(err)
 	}
 	counter := &statementCounter{}
-	cfg.MaxConns = 20 // cmd/omnicanal's default when DATABASE_URL does not set pool_max_conns
+	cfg.MaxConns = 20                       // cmd/omnicanal's default when DATABASE_URL does not set pool_max_conns
+	cfg.AfterConnect = pgxuuid.AfterConnect // as the server does
 	cfg.ConnConfig.Tracer = counter
 	pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
 	if err != nil {

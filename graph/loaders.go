@@ -21,32 +21,59 @@ import (
 // handful of queries instead of hundreds. They are made per operation: their
 // cache must never outlive the request that filled it.
 type loaders struct {
-	variantsByProduct   *dataloadgen.Loader[commerce.ID, []catalog.Variant]
-	priceRangeByProduct *dataloadgen.Loader[commerce.ID, *catalog.PriceRange]
-	priceByVariant      *dataloadgen.Loader[commerce.ID, *catalog.Price]
-	stockByVariant      *dataloadgen.Loader[commerce.ID, []inventory.Level]
-	optionsByProduct    *dataloadgen.Loader[commerce.ID, []catalog.Option]
-	mediaByProduct      *dataloadgen.Loader[commerce.ID, []catalog.Media]
-	categoriesByProduct *dataloadgen.Loader[commerce.ID, []catalog.ProductCategory]
-	productByID         *dataloadgen.Loader[commerce.ID, *catalog.Product]
+	variantsByProduct   loader[[]catalog.Variant]
+	priceRangeByProduct loader[*catalog.PriceRange]
+	priceByVariant      loader[*catalog.Price]
+	stockByVariant      loader[[]inventory.Level]
+	optionsByProduct    loader[[]catalog.Option]
+	mediaByProduct      loader[[]catalog.Media]
+	categoriesByProduct loader[[]catalog.ProductCategory]
+	productByID         loader[*catalog.Product]
 	locations           *index[location.Location]
 	categories          *index[catalog.Category]
 
-	// variantWants records which variant fields a product listing selects,
-	// so the variants batch can queue their loads at once.
-	variantWants atomic.Uint32
+	// variantFieldsPrimed is set once a listing has primed the prices and
+	// stock of its variants, so Product.variants need not do it again.
+	variantFieldsPrimed atomic.Bool
 }
 
-// What a query wants of variants, as bits of loaders.variantWants.
+// loader is a batching loader that can also be primed: loaded at once, by
+// the resolver of a list, for every item the list is about to resolve.
+type loader[V any] struct {
+	*dataloadgen.Loader[commerce.ID, V]
+	batch func(ctx context.Context, keys []commerce.ID) ([]V, []error)
+}
+
+// prime loads keys now, in one statement, and caches the answers. Waiting
+// for a batch to fill is a bet on goroutine scheduling: with a thousand
+// variant resolvers on a busy machine some arrive after the batch has left,
+// costing extra statements. Priming from the list's resolver, before any
+// item resolver runs, leaves nothing to chance. On an error nothing is
+// cached, and the items' own loads report it.
+func (l loader[V]) prime(ctx context.Context, keys []commerce.ID) []V {
+	if len(keys) == 0 {
+		return nil
+	}
+	vals, errs := l.batch(ctx, keys)
+	if len(errs) > 0 && errs[0] != nil {
+		return nil
+	}
+	for i, k := range keys {
+		l.Prime(k, vals[i])
+	}
+	return vals
+}
+
+// What a query wants of variants, as bits.
 const (
 	wantPrice uint32 = 1 << iota
 	wantStock
 )
 
 // loaderWait is how long a loader collects keys before it queries. List
-// resolvers queue every key their items need before those run (see
-// prefetchProducts), so the wait gathers little and is kept short: it adds
-// to the latency of every loader level. At 0 batches start to split.
+// resolvers prime what their items need before those run (see
+// prefetchProducts), so the wait only serves lookups nothing primed, and is
+// kept short: it adds to the latency of every loader level.
 const loaderWait = 500 * time.Microsecond
 
 func newLoaders(s Services, ch *channel.Channel) *loaders {
@@ -80,75 +107,74 @@ func newLoaders(s Services, ch *channel.Channel) *loaders {
 		}, func(l location.Location) commerce.ID { return l.ID }),
 		categories: newIndex(s.Catalog.FindCategories, func(c catalog.Category) commerce.ID { return c.ID }),
 	}
-	l.variantsByProduct = many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
-		vs, err := s.Catalog.FindVariantsByProductIDs(ctx, ids)
-		if err == nil {
-			// Still inside the batch: no variant resolver runs yet, so
-			// every variant's price and stock key joins one batch.
-			l.queueVariantFields(ctx, vs, l.variantWants.Load())
-		}
-		return vs, err
-	}, func(v catalog.Variant) commerce.ID { return v.ProductID })
+	l.variantsByProduct = many(s.Catalog.FindVariantsByProductIDs, func(v catalog.Variant) commerce.ID { return v.ProductID })
 	return l
 }
 
-// Loaders batch the keys that arrive within loaderWait of each other, and
-// goroutine scheduling can spread a thousand variant resolvers over longer
-// than that, which would cost extra queries growing with the page. So the
-// resolver of a list queues the loads its items will need, in one go,
-// before any item resolver runs: the batches then hold every key whatever
-// the scheduling, and item resolvers only hit the cache.
-
-// prefetchProducts queues, for a page of products, the variants and price
-// ranges the query selects, and notes what it selects of the variants.
+// prefetchProducts primes, for a page of products, everything the query
+// selects of them and of their variants, the independent loads in parallel.
 func (l *loaders) prefetchProducts(ctx context.Context, ps []catalog.Product) {
+	if len(ps) == 0 {
+		return
+	}
 	top := graphql.CollectFieldsCtx(ctx, nil)
 	product := append(children(ctx, top, "nodes"), children(ctx, children(ctx, top, "edges"), "node")...)
 	ids := make([]commerce.ID, len(ps))
 	for i, p := range ps {
 		ids[i] = p.ID
 	}
-	if len(ids) == 0 {
-		return
-	}
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
 	for _, f := range product {
+		if seen[f.Name] {
+			continue
+		}
+		seen[f.Name] = true
 		switch f.Name {
 		case "priceRange":
-			l.priceRangeByProduct.LoadAllThunk(ctx, ids)
+			wg.Go(func() { l.priceRangeByProduct.prime(ctx, ids) })
 		case "options":
-			l.optionsByProduct.LoadAllThunk(ctx, ids)
+			wg.Go(func() { l.optionsByProduct.prime(ctx, ids) })
 		case "media":
-			l.mediaByProduct.LoadAllThunk(ctx, ids)
+			wg.Go(func() { l.mediaByProduct.prime(ctx, ids) })
 		case "categories":
-			l.categoriesByProduct.LoadAllThunk(ctx, ids)
+			wg.Go(func() { l.categoriesByProduct.prime(ctx, ids) })
 		case "variants":
-			l.variantWants.Or(variantWants(children(ctx, product, "variants")))
-			l.variantsByProduct.LoadAllThunk(ctx, ids)
+			wants := variantWants(children(ctx, product, "variants"))
+			wg.Go(func() {
+				var vs []catalog.Variant
+				for _, group := range l.variantsByProduct.prime(ctx, ids) {
+					vs = append(vs, group...)
+				}
+				l.primeVariantFields(ctx, vs, wants)
+				l.variantFieldsPrimed.Store(true)
+			})
 		}
 	}
+	wg.Wait()
 }
 
-// prefetchVariantFields queues the prices and stock of the variants a
-// Product.variants resolver returns, when the query selects them. For a
-// listing, prefetchProducts has done it already and this hits the cache.
+// prefetchVariantFields primes the prices and stock of the variants a
+// Product.variants resolver returns (product pages), unless a listing did.
 func (l *loaders) prefetchVariantFields(ctx context.Context, vs []catalog.Variant) {
-	l.queueVariantFields(ctx, vs, variantWants(graphql.CollectFieldsCtx(ctx, nil)))
+	if !l.variantFieldsPrimed.Load() {
+		l.primeVariantFields(ctx, vs, variantWants(graphql.CollectFieldsCtx(ctx, nil)))
+	}
 }
 
-func (l *loaders) queueVariantFields(ctx context.Context, vs []catalog.Variant, wants uint32) {
-	if wants == 0 || len(vs) == 0 {
-		return
-	}
+func (l *loaders) primeVariantFields(ctx context.Context, vs []catalog.Variant, wants uint32) {
 	ids := make([]commerce.ID, len(vs))
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
+	var wg sync.WaitGroup
 	if wants&wantPrice != 0 {
-		l.priceByVariant.LoadAllThunk(ctx, ids)
+		wg.Go(func() { l.priceByVariant.prime(ctx, ids) })
 	}
 	if wants&wantStock != 0 {
-		l.stockByVariant.LoadAllThunk(ctx, ids)
+		wg.Go(func() { l.stockByVariant.prime(ctx, ids) })
 	}
+	wg.Wait()
 }
 
 func variantWants(fields []graphql.CollectedField) uint32 {
@@ -218,8 +244,8 @@ func (x *index[T]) list(ctx context.Context) ([]T, error) {
 
 // one builds a loader whose fetch returns at most one row per key; a key
 // without a row loads as nil rather than as an error.
-func one[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf func(V) commerce.ID) *dataloadgen.Loader[commerce.ID, *V] {
-	return dataloadgen.NewLoader(func(ctx context.Context, keys []commerce.ID) ([]*V, []error) {
+func one[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf func(V) commerce.ID) loader[*V] {
+	batch := func(ctx context.Context, keys []commerce.ID) ([]*V, []error) {
 		rows, err := fetch(ctx, keys)
 		if err != nil {
 			return nil, []error{err} // dataloadgen gives one error to every key
@@ -233,13 +259,14 @@ func one[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf f
 			out[i] = byKey[k]
 		}
 		return out, nil
-	}, dataloadgen.WithWait(loaderWait))
+	}
+	return loader[*V]{dataloadgen.NewLoader(batch, dataloadgen.WithWait(loaderWait)), batch}
 }
 
 // many builds a loader whose fetch returns any number of rows per key, in
 // the order they should be shown.
-func many[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf func(V) commerce.ID) *dataloadgen.Loader[commerce.ID, []V] {
-	return dataloadgen.NewLoader(func(ctx context.Context, keys []commerce.ID) ([][]V, []error) {
+func many[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf func(V) commerce.ID) loader[[]V] {
+	batch := func(ctx context.Context, keys []commerce.ID) ([][]V, []error) {
 		rows, err := fetch(ctx, keys)
 		if err != nil {
 			return nil, []error{err}
@@ -254,7 +281,8 @@ func many[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf 
 			out[i] = byKey[k]
 		}
 		return out, nil
-	}, dataloadgen.WithWait(loaderWait))
+	}
+	return loader[[]V]{dataloadgen.NewLoader(batch, dataloadgen.WithWait(loaderWait)), batch}
 }
 
 type loadersKey struct{}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -56,6 +57,9 @@ func loopbackOnly(_, address string, _ syscall.RawConn) error {
 type client struct {
 	url, key string
 	http     *http.Client
+
+	setupMu  sync.Mutex
+	variants []string // cartAdd's variants, fetched once
 }
 
 func newClient(rawURL, key string, conns int, timeout time.Duration) (*client, error) {
@@ -135,10 +139,17 @@ func (c *client) send(ctx context.Context, body []byte) result {
 	return result{body: raw}
 }
 
-// graphQLErrors returns the first error of a response that has any. The full
-// decode only runs when the text "errors" appears at all, which keeps the
-// load generator's own CPU use low on a machine it shares with the server.
+// graphQLErrors returns the first error of a response that has any: an
+// entry of its "errors", or of a mutation payload's "userErrors" (a refused
+// cart change is not a served request). The full decode only runs when the
+// text "errors" or "userErrors":[{ appears at all, which keeps the load
+// generator's own CPU use low on a machine it shares with the server.
 func graphQLErrors(raw []byte) error {
+	if bytes.Contains(raw, []byte(`"userErrors":[{`)) {
+		if err := userErrors(raw); err != nil {
+			return err
+		}
+	}
 	if !bytes.Contains(raw, []byte(`"errors"`)) {
 		return nil
 	}
@@ -159,6 +170,29 @@ func graphQLErrors(raw []byte) error {
 		return fmt.Errorf("GraphQL error %s: %s", code, e.Message)
 	}
 	return errors.New("GraphQL error: " + e.Message)
+}
+
+// userErrors returns the first entry of a "userErrors" array found in the
+// response's data, one level under "data" (a mutation's payload).
+func userErrors(raw []byte) error {
+	var r struct {
+		Data map[string]struct {
+			UserErrors []struct {
+				Message string `json:"message"`
+				Code    string `json:"code"`
+			} `json:"userErrors"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("response is not JSON: %s", snippet(raw))
+	}
+	for _, p := range r.Data {
+		if len(p.UserErrors) > 0 {
+			e := p.UserErrors[0]
+			return fmt.Errorf("user error %s: %s", e.Code, e.Message)
+		}
+	}
+	return nil
 }
 
 func snippet(b []byte) string {

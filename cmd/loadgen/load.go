@@ -30,9 +30,13 @@ func (r *loadResult) requests() int {
 // warm-up (cold caches, connections being opened, the runtime growing its
 // heap) and those answered after the window closed are left out.
 //
+// bodies is one list shared by every connection, which then start at
+// different bodies, or one list per connection (an operation with perConn),
+// which each goes through in order.
+//
 // onMeasure is called when the measured window opens, unless the run ends
 // before; runLoad returns only after it has returned.
-func runLoad(ctx context.Context, c *client, bodies [][]byte, conns int, warmup, duration time.Duration, n int, onMeasure func()) *loadResult {
+func runLoad(ctx context.Context, c *client, bodies [][][]byte, conns int, warmup, duration time.Duration, n int, onMeasure func()) *loadResult {
 	start := time.Now()
 	from := start.Add(warmup)
 	deadline := from.Add(duration)
@@ -66,13 +70,17 @@ func runLoad(ctx context.Context, c *client, bodies [][]byte, conns int, warmup,
 			// Each worker keeps its own figures, merged once at the end,
 			// so recording a request costs no lock.
 			local := &loadResult{latencies: make([]time.Duration, 0, 4096)}
-			for i := w; runCtx.Err() == nil; i += conns {
+			mine, i, step := bodies[0], w, conns
+			if len(bodies) > 1 {
+				mine, i, step = bodies[w%len(bodies)], 0, 1
+			}
+			for ; runCtx.Err() == nil; i += step {
 				t0 := time.Now()
 				// Sent with ctx, not runCtx: a request in flight when the
 				// window closes is left to finish (within --timeout) and
 				// not counted, rather than cancelled — a cancelled request
 				// makes the server log errors that are not its fault.
-				res := c.send(ctx, bodies[i%len(bodies)])
+				res := c.send(ctx, mine[i%len(mine)])
 				t1 := time.Now()
 				if runCtx.Err() != nil {
 					break // answered after the window closed

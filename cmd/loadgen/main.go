@@ -70,13 +70,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.close()
 
-	bodies, err := op.bodies(ctx, c)
+	bodies, err := op.connBodies(ctx, c, cfg.conns)
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", cfg.op, err)
 	}
 	// One request before the clock starts: a wrong URL, key or query fails
 	// here with the server's own words instead of as a wall of errors.
-	if res := c.send(ctx, bodies[0]); res.err != nil {
+	if res := c.send(ctx, bodies[0][0]); res.err != nil {
 		return fmt.Errorf("first %s request: %w", cfg.op, res.err)
 	}
 

@@ -134,13 +134,15 @@ func TestStatusField(t *testing.T) {
 
 func TestGraphQLErrors(t *testing.T) {
 	for raw, wantErr := range map[string]bool{
-		`{"data":{"products":{"nodes":[]}}}`:                                   false,
-		`{"data":{"product":{"description":"no \"errors\" here"}}}`:            false, // the word alone is not an error
-		`{"errors":[],"data":{}}`:                                              false,
-		`{"errors":[{"message":"boom","extensions":{"code":"INTERNAL"}}]}`:     true,
-		`{"data":null,"errors":[{"message":"bad","extensions":{"code":"X"}}]}`: true,
-		`{"data":{"a":1},"errors":[{"message":"partial","path":["a","b"]}]}`:   true,
-		`not json but mentions "errors"`:                                       true,
+		`{"data":{"products":{"nodes":[]}}}`:                                                                   false,
+		`{"data":{"product":{"description":"no \"errors\" here"}}}`:                                            false, // the word alone is not an error
+		`{"errors":[],"data":{}}`:                                                                              false,
+		`{"errors":[{"message":"boom","extensions":{"code":"INTERNAL"}}]}`:                                     true,
+		`{"data":null,"errors":[{"message":"bad","extensions":{"code":"X"}}]}`:                                 true,
+		`{"data":{"a":1},"errors":[{"message":"partial","path":["a","b"]}]}`:                                   true,
+		`not json but mentions "errors"`:                                                                       true,
+		`{"data":{"cartLinesAdd":{"cart":{"id":"c"},"userErrors":[]}}}`:                                        false,
+		`{"data":{"cartLinesAdd":{"cart":null,"userErrors":[{"message":"none left","code":"OUT_OF_STOCK"}]}}}`: true,
 	} {
 		if err := graphQLErrors([]byte(raw)); (err != nil) != wantErr {
 			t.Errorf("graphQLErrors(%s) = %v, want error %v", raw, err, wantErr)
@@ -259,5 +261,25 @@ func TestOperationsEncode(t *testing.T) {
 	bodies, err := operation{query: "query($q: String!) { x(q: $q) }", vars: rotate("q", "a", "b")}.bodies(context.Background(), nil)
 	if err != nil || len(bodies) != 2 || !bytes.Contains(bodies[1], []byte(`"variables":{"q":"b"}`)) {
 		t.Errorf("rotate: %q, %v", bodies, err)
+	}
+}
+
+// An operation with perConn gives each connection its own bodies, which
+// that connection sends in order; the others share one list.
+func TestConnBodies(t *testing.T) {
+	op := operation{query: "mutation($c: Int!, $k: Int!) { x(c: $c, k: $k) }",
+		perConn: func(_ context.Context, _ *client, conn, conns int) ([]map[string]any, error) {
+			if conns != 3 {
+				t.Errorf("conns %d, want 3", conns)
+			}
+			return []map[string]any{{"c": conn, "k": 0}, {"c": conn, "k": 1}}, nil
+		}}
+	bodies, err := op.connBodies(context.Background(), nil, 3)
+	if err != nil || len(bodies) != 3 || len(bodies[2]) != 2 || !bytes.Contains(bodies[2][1], []byte(`{"c":2,"k":1}`)) {
+		t.Fatalf("perConn: %q, %v", bodies, err)
+	}
+	shared, err := operation{query: "{ x }"}.connBodies(context.Background(), nil, 3)
+	if err != nil || len(shared) != 1 || len(shared[0]) != 1 {
+		t.Errorf("shared: %q, %v", shared, err)
 	}
 }
