@@ -1194,16 +1194,7 @@ func findProduct(ctx context.Context, q db.Querier, id commerce.ID) (*Product, e
 	return &p, nil
 }
 
-// inTx runs fn in a transaction, again (up to three times in all) when
-// Postgres aborts it for a deadlock or a serialization failure: those
-// depend on timing, not on the request, and a retry succeeds.
+// inTx runs fn in one retried transaction (db.InTx).
 func (s *Service) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && attempt < 3 &&
-			(pgErr.Code == "40001" || pgErr.Code == "40P01") {
-			continue
-		}
-		return err
-	}
+	return db.InTx(ctx, s.pool, fn)
 }
