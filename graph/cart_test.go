@@ -154,22 +154,7 @@ func userError(r *response, field string) map[string]any {
 // channel, priced in EUR, each with at least min units online.
 func cartVariants(t testing.TB, n, min int) []commerce.ID {
 	t.Helper()
-	d := demo.Generate()
-	online := map[commerce.ID]int{}
-	for _, s := range d.Stock {
-		online[s.VariantID] += s.OnHand
-	}
-	var out []commerce.ID
-	for _, p := range d.Products {
-		if p.Status != "active" || len(p.Channels) != len(d.Channels) {
-			continue
-		}
-		for _, v := range p.Variants {
-			if online[v.ID] >= min && len(out) < n {
-				out = append(out, v.ID)
-			}
-		}
-	}
+	out := demo.StockedVariants(n, min)
 	if len(out) < n {
 		t.Fatalf("the demo data has only %d variants with %d units online", len(out), min)
 	}

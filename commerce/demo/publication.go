@@ -3,6 +3,8 @@ package demo
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/omnicanal/omnicanal/commerce"
 )
 
 // Publication facts that tests and docs may rely on. Most active products are
@@ -102,3 +104,26 @@ func publish(products []Product, specs []spec, channels []Channel) {
 // PublishedOn reports whether the product is published on the channel with
 // the given publishable key.
 func (p *Product) PublishedOn(key string) bool { return slices.Contains(p.Channels, key) }
+
+// StockedVariants returns up to n variants of active products sold on every
+// demo channel, each with at least min units across all locations: what
+// cart tests and load runs need to add without running out of stock.
+func StockedVariants(n, min int) []commerce.ID {
+	d := Generate()
+	online := map[commerce.ID]int{}
+	for _, s := range d.Stock {
+		online[s.VariantID] += s.OnHand
+	}
+	var out []commerce.ID
+	for _, p := range d.Products {
+		if p.Status != "active" || len(p.Channels) != len(d.Channels) {
+			continue
+		}
+		for _, v := range p.Variants {
+			if online[v.ID] >= min && len(out) < n {
+				out = append(out, v.ID)
+			}
+		}
+	}
+	return out
+}
