@@ -287,26 +287,7 @@ func TestStaffMutationsChangeWhatChannelsSee(t *testing.T) {
 // channel key; a bad one refuses the connection.
 func TestWebsocketStaffToken(t *testing.T) {
 	s := newStaffServer(t)
-	dial := func(token string) (*websocket.Conn, error) {
-		ctx := t.Context()
-		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.CloseNow() })
-		if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{
-			graph.ChannelKeyHeader: demo.KeyWebEU, "Authorization": "Bearer " + token}}); err != nil {
-			t.Fatal(err)
-		}
-		var m struct{ Type string }
-		if err := wsjson.Read(ctx, conn, &m); err != nil {
-			return nil, err
-		}
-		if m.Type != "connection_ack" {
-			return nil, errUnexpected(m.Type)
-		}
-		return conn, nil
-	}
+	dial := func(token string) (*websocket.Conn, error) { return dialWithToken(t, s.URL, token) }
 	if _, err := dial(staff.TokenPrefix + strings.Repeat("B", 43)); err == nil {
 		t.Error("a bad staff token was accepted over a websocket")
 	}
@@ -331,3 +312,28 @@ func TestWebsocketStaffToken(t *testing.T) {
 type errUnexpected string
 
 func (e errUnexpected) Error() string { return "unexpected message " + string(e) }
+
+// dialWithToken opens a graphql-transport-ws connection to s, sends
+// connection_init with the web channel key and the bearer token, and
+// returns the connection once acknowledged (an error if refused).
+func dialWithToken(t *testing.T, url, token string) (*websocket.Conn, error) {
+	t.Helper()
+	ctx := t.Context()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{
+		graph.ChannelKeyHeader: demo.KeyWebEU, "Authorization": "Bearer " + token}}); err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Type string }
+	if err := wsjson.Read(ctx, conn, &m); err != nil {
+		return nil, err
+	}
+	if m.Type != "connection_ack" {
+		return nil, errUnexpected(m.Type)
+	}
+	return conn, nil
+}

@@ -290,25 +290,7 @@ func TestWebsocketCustomerToken(t *testing.T) {
 	s := newCustomerServer(t)
 	token := s.signUpVia(t, "anna@example.com")
 	ctx := t.Context()
-	dial := func(token string) (*websocket.Conn, error) {
-		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.CloseNow() })
-		if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{
-			graph.ChannelKeyHeader: demo.KeyWebEU, "Authorization": "Bearer " + token}}); err != nil {
-			t.Fatal(err)
-		}
-		var m struct{ Type string }
-		if err := wsjson.Read(ctx, conn, &m); err != nil {
-			return nil, err
-		}
-		if m.Type != "connection_ack" {
-			return nil, errUnexpected(m.Type)
-		}
-		return conn, nil
-	}
+	dial := func(token string) (*websocket.Conn, error) { return dialWithToken(t, s.URL, token) }
 	if _, err := dial(customer.TokenPrefix + strings.Repeat("B", 43)); err == nil {
 		t.Error("a bad customer token was accepted over a websocket")
 	}
