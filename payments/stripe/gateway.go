@@ -46,6 +46,7 @@ type Options struct {
 // Gateway is payment.Gateway on Stripe's PaymentIntents and Refunds.
 type Gateway struct {
 	api *client.API
+	key string // only to scrub it from provider messages
 }
 
 var _ payment.Gateway = (*Gateway)(nil)
@@ -70,7 +71,7 @@ func New(secretKey string, opt Options) (*Gateway, error) {
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
 	}
-	return &Gateway{api: client.New(secretKey, backends)}, nil
+	return &Gateway{api: client.New(secretKey, backends), key: secretKey}, nil
 }
 
 // CreateIntent creates a PaymentIntent for the order with automatic
@@ -101,7 +102,7 @@ func (g *Gateway) CreateIntent(ctx context.Context, req payment.IntentRequest) (
 	p.AddMetadata(MetadataOrderID, req.OrderID.String())
 	pi, err := g.api.PaymentIntents.New(p)
 	if err != nil {
-		return payment.Intent{}, mapError("stripepay.CreateIntent", err)
+		return payment.Intent{}, g.mapError("stripepay.CreateIntent", err)
 	}
 	return intentOf(pi), nil
 }
@@ -115,7 +116,7 @@ func (g *Gateway) GetIntent(ctx context.Context, intentID string) (payment.Inten
 	p.Context = ctx
 	pi, err := g.api.PaymentIntents.Get(intentID, p)
 	if err != nil {
-		return payment.Intent{}, mapError("stripepay.GetIntent", err)
+		return payment.Intent{}, g.mapError("stripepay.GetIntent", err)
 	}
 	return intentOf(pi), nil
 }
@@ -132,7 +133,7 @@ func (g *Gateway) CancelIntent(ctx context.Context, intentID, idempotencyKey str
 	}
 	pi, err := g.api.PaymentIntents.Cancel(intentID, p)
 	if err != nil {
-		return payment.Intent{}, mapError("stripepay.CancelIntent", err)
+		return payment.Intent{}, g.mapError("stripepay.CancelIntent", err)
 	}
 	return intentOf(pi), nil
 }
@@ -165,7 +166,7 @@ func (g *Gateway) Refund(ctx context.Context, req payment.RefundRequest) (paymen
 	p.SetIdempotencyKey(req.IdempotencyKey)
 	r, err := g.api.Refunds.New(p)
 	if err != nil {
-		return payment.Refund{}, mapError("stripepay.Refund", err)
+		return payment.Refund{}, g.mapError("stripepay.Refund", err)
 	}
 	return payment.Refund{
 		ID:     r.ID,
@@ -202,12 +203,12 @@ func money(amount int64, c stripe.Currency) commerce.Money {
 //   - a key reused with other parameters → CONFLICT;
 //   - a bad key, rate limiting, Stripe's 5xx or the network → a wrapped
 //     error, INTERNAL to clients: nothing they can fix.
-func mapError(op string, err error) error {
+func (g *Gateway) mapError(op string, err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	err = sanitize(se)
+	err = sanitize(se, g.key)
 	switch {
 	case se.HTTPStatusCode >= 500 || se.Type == stripe.ErrorTypeAPI:
 		return fmt.Errorf("%s: stripe unavailable: %w", op, err)
@@ -282,13 +283,16 @@ func (e *providerError) Error() string {
 // Unwrap lets callers reach the *stripe.Error with errors.As.
 func (e *providerError) Unwrap() error { return e.err }
 
-// keyPattern matches Stripe API keys, which Stripe echoes (partly masked)
-// in its "invalid API key" message.
-var keyPattern = regexp.MustCompile(`\b(sk|rk|pk)_(test|live)_[A-Za-z0-9*]+`)
+// keyPattern matches Stripe API keys and bearer credentials, which an
+// "invalid API key" message may echo (Stripe partly masked, stripe-mock
+// whole).
+var keyPattern = regexp.MustCompile(`\b(sk|rk|pk)_(test|live)_[A-Za-z0-9*]+|(?i:bearer)\s+\S+`)
 
-func sanitize(se *stripe.Error) *providerError {
+func sanitize(se *stripe.Error, key string) *providerError {
+	msg := strings.ReplaceAll(se.Msg, key, "[redacted key]")
+	msg = keyPattern.ReplaceAllString(msg, "[redacted key]")
 	return &providerError{
 		status: se.HTTPStatusCode, typ: se.Type, code: se.Code, declineCode: se.DeclineCode,
-		param: se.Param, msg: keyPattern.ReplaceAllString(se.Msg, "[redacted key]"), requestID: se.RequestID, err: se,
+		param: se.Param, msg: msg, requestID: se.RequestID, err: se,
 	}
 }
