@@ -26,8 +26,13 @@ type Config struct {
 	MeiliAPIKey string // MEILI_API_KEY
 	MeiliIndex  string // MEILI_INDEX
 
+	// Online payment needs StripeSecretKey; without it orders get no
+	// payment gateway and refuse ONLINE payment. /webhooks/stripe is
+	// served only with StripeWebhookSecret. StripeAPIBase points the
+	// client elsewhere, e.g. at stripe-mock (docs/payments.md).
 	StripeSecretKey     string // STRIPE_SECRET_KEY
 	StripeWebhookSecret string // STRIPE_WEBHOOK_SECRET
+	StripeAPIBase       string // STRIPE_API_BASE: default https://api.stripe.com
 
 	LogLevel  slog.Level // OMNICANAL_LOG_LEVEL
 	LogFormat string     // OMNICANAL_LOG_FORMAT: text or json
@@ -78,6 +83,7 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 	r.str("MEILI_INDEX", &c.MeiliIndex)
 	r.secret("STRIPE_SECRET_KEY", &c.StripeSecretKey)
 	r.secret("STRIPE_WEBHOOK_SECRET", &c.StripeWebhookSecret)
+	r.str("STRIPE_API_BASE", &c.StripeAPIBase)
 	if v := getenv("OMNICANAL_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			r.errs = append(r.errs, fmt.Errorf("OMNICANAL_LOG_LEVEL: %q is not debug, info, warn or error", v))
@@ -128,6 +134,11 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s is not a URL", name)) // the value may hold a password: never echo it
 		}
 	}
+	if c.StripeAPIBase != "" {
+		if p, err := url.Parse(c.StripeAPIBase); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, errors.New("STRIPE_API_BASE is not an http(s) URL"))
+		}
+	}
 	l := c.GraphQL
 	if l.MaxComplexity <= 0 || l.MaxDepth <= 0 || l.MaxTokens <= 0 || l.MaxBodyBytes <= 0 || l.Timeout <= 0 || l.MaxInFlight < 0 {
 		errs = append(errs, errors.New("OMNICANAL_GRAPHQL_* limits must be positive"))
@@ -152,6 +163,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("meili_index", c.MeiliIndex),
 		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != ""),
 		slog.Bool("stripe_webhook_secret_set", c.StripeWebhookSecret != ""),
+		slog.String("stripe_api_base", redactURL(c.StripeAPIBase)),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Int("graphql_max_complexity", c.GraphQL.MaxComplexity),

@@ -40,6 +40,8 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		"OMNICANAL_DATA_DIR":               "/var/lib/omnicanal",
 		"DATABASE_URL":                     "postgres://app:hunter2@db:5432/omnicanal?sslmode=require",
 		"STRIPE_SECRET_KEY_FILE":           secret,
+		"STRIPE_WEBHOOK_SECRET":            "whsec_from_env",
+		"STRIPE_API_BASE":                  "http://localhost:12111",
 		"OMNICANAL_LOG_LEVEL":              "debug",
 		"OMNICANAL_GRAPHQL_MAX_DEPTH":      "9",
 		"OMNICANAL_GRAPHQL_TIMEOUT":        "3s",
@@ -52,7 +54,7 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 	if cfg.Addr != "127.0.0.1:9999" {
 		t.Errorf("the --addr flag must win over OMNICANAL_ADDR, got %q", cfg.Addr)
 	}
-	if cfg.DataDir != "/var/lib/omnicanal" || cfg.StripeSecretKey != "sk_test_from_file" || cfg.LogLevel != slog.LevelDebug ||
+	if cfg.DataDir != "/var/lib/omnicanal" || cfg.StripeSecretKey != "sk_test_from_file" || cfg.StripeWebhookSecret != "whsec_from_env" || cfg.StripeAPIBase != "http://localhost:12111" || cfg.LogLevel != slog.LevelDebug ||
 		cfg.GraphQL.MaxDepth != 9 || cfg.GraphQL.Timeout != 3*time.Second || cfg.GraphQL.MaxBodyBytes != 2048 || !cfg.GraphiQL {
 		t.Errorf("config not read from the environment: %+v", cfg)
 	}
@@ -60,7 +62,7 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 	// Secrets never reach the log.
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", cfg)
-	for _, s := range []string{"hunter2", "sk_test_from_file", "sslmode=require"} {
+	for _, s := range []string{"hunter2", "sk_test_from_file", "whsec_from_env", "sslmode=require"} {
 		if strings.Contains(buf.String(), s) {
 			t.Errorf("logged config leaks %q: %s", s, buf.String())
 		}
@@ -82,6 +84,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		"missing file":   {"STRIPE_WEBHOOK_SECRET_FILE": "/no/such/file"},
 		"database URL":   {"DATABASE_URL": "not a url with password hunter2"},
 		"empty address":  {"OMNICANAL_ADDR": " "},
+		"stripe base":    {"STRIPE_API_BASE": "localhost:12111 hunter2"},
 	}
 	for name, kv := range cases {
 		t.Run(name, func(t *testing.T) {

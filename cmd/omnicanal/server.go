@@ -24,10 +24,12 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
+	"github.com/omnicanal/omnicanal/commerce/payment"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph"
 	"github.com/omnicanal/omnicanal/internal/reqid"
 	"github.com/omnicanal/omnicanal/migrations"
+	stripepay "github.com/omnicanal/omnicanal/payments/stripe"
 	"github.com/omnicanal/omnicanal/search"
 	"github.com/omnicanal/omnicanal/web"
 )
@@ -42,6 +44,12 @@ type app struct {
 	Live *cart.Hub
 	// Cache answers anonymous catalog reads for CacheTTL; nil when off.
 	Cache *graph.Cache
+	// Payments is the Stripe gateway, nil (online payment unavailable)
+	// without STRIPE_SECRET_KEY. PaymentEvents receives the verified
+	// webhook events; the orders wiring sets it in newApp, and while it
+	// is nil /webhooks/stripe answers 503 (Stripe retries).
+	Payments      payment.Gateway
+	PaymentEvents payment.EventHandler
 }
 
 func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
@@ -66,6 +74,14 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	}
 	if cfg.CacheTTL > 0 {
 		a.Cache = graph.NewCache(cfg.CacheTTL, 2000)
+	}
+	if cfg.StripeSecretKey != "" {
+		g, err := stripepay.New(cfg.StripeSecretKey, stripepay.Options{APIBase: cfg.StripeAPIBase, Logger: log})
+		if err != nil {
+			log.Error("online payment unavailable", "err", err)
+		} else {
+			a.Payments = g
+		}
 	}
 	return a
 }
@@ -126,6 +142,9 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 	// /admin/, so it is served outside the admin UI's handler.
 	mux.Handle(bulk.Path, bulk.New(svc.Catalog, staffSvc, log))
 	mux.Handle("/admin/", http.StripPrefix("/admin", admin.Handler()))
+	if cfg.StripeWebhookSecret != "" {
+		mux.Handle(stripepay.WebhookPath, stripepay.NewWebhookHandler(cfg.StripeWebhookSecret, a.PaymentEvents, log))
+	}
 	// The QR images of cart handoff codes (the API's qrCodeUrl); the kiosk
 	// page itself is a static file, at /kiosk/.
 	mux.Handle(web.HandoffQRPath, web.HandoffQR())
