@@ -2,7 +2,6 @@ package stripemock
 
 import (
 	"errors"
-
 	"net/http"
 	"testing"
 )
