@@ -1,7 +1,9 @@
 package stripepay_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -29,7 +31,10 @@ func noRetries() *int64 { return stripe.Int64(0) }
 // parameter name or type is a 400 there) and echoes some parameters.
 func TestGatewayAgainstStripeMock(t *testing.T) {
 	base := stripemock.Start(t)
-	g, err := stripepay.New(stripemock.TestKey, stripepay.Options{APIBase: base, MaxNetworkRetries: noRetries()})
+	tap := &tap{}
+	g, err := stripepay.New(stripemock.TestKey, stripepay.Options{
+		APIBase: base, MaxNetworkRetries: noRetries(), HTTPClient: &http.Client{Transport: tap},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +60,32 @@ func TestGatewayAgainstStripeMock(t *testing.T) {
 	if in.Status == "" {
 		t.Error("empty status")
 	}
+	// What stripe-mock received and echoed: the key in its response
+	// header, the parameters in the intent it answered.
+	x := tap.last(t)
+	if x.path != "/v1/payment_intents" || x.status != http.StatusOK {
+		t.Errorf("create: %s → %d", x.path, x.status)
+	}
+	if got := x.respHeader.Get("Idempotency-Key"); got != "order:"+orderID.String() {
+		t.Errorf("stripe-mock saw Idempotency-Key %q", got)
+	}
+	var echoed struct {
+		Amount                  int64  `json:"amount"`
+		Currency                string `json:"currency"`
+		AutomaticPaymentMethods struct {
+			Enabled bool `json:"enabled"`
+		} `json:"automatic_payment_methods"`
+	}
+	if err := json.Unmarshal(x.respBody, &echoed); err != nil {
+		t.Fatal(err)
+	}
+	if echoed.Amount != 4250 || echoed.Currency != "eur" || !echoed.AutomaticPaymentMethods.Enabled {
+		t.Errorf("stripe-mock echoed %+v", echoed)
+	}
+	// stripe-mock does not echo metadata: the request must carry it.
+	if got := x.form.Get("metadata[order_id]"); got != orderID.String() {
+		t.Errorf("metadata[order_id] = %q", got)
+	}
 
 	got, err := g.GetIntent(ctx, "pi_123")
 	if err != nil {
@@ -71,6 +102,9 @@ func TestGatewayAgainstStripeMock(t *testing.T) {
 	if canceled.ID != "pi_123" {
 		t.Errorf("CancelIntent id = %q", canceled.ID)
 	}
+	if x := tap.last(t); x.path != "/v1/payment_intents/pi_123/cancel" || x.respHeader.Get("Idempotency-Key") != "cancel:"+orderID.String() {
+		t.Errorf("cancel: %s, key %q", x.path, x.respHeader.Get("Idempotency-Key"))
+	}
 
 	r, err := g.Refund(ctx, payment.RefundRequest{
 		IntentID: "pi_123", Amount: eur(500), IdempotencyKey: "refund:1", Reason: "returned in store",
@@ -81,6 +115,9 @@ func TestGatewayAgainstStripeMock(t *testing.T) {
 	// stripe-mock echoes the amount; its refund fixture is in USD.
 	if !strings.HasPrefix(r.ID, "re_") || r.Amount.Amount != 500 || r.Status == "" {
 		t.Errorf("refund = %+v, want re_… of 500 minor units with a status", r)
+	}
+	if x := tap.last(t); x.path != "/v1/refunds" || x.respHeader.Get("Idempotency-Key") != "refund:1" || !bytes.Contains(x.respBody, []byte(`"payment_intent":"pi_123"`)) {
+		t.Errorf("refund: %s, key %q, body %s", x.path, x.respHeader.Get("Idempotency-Key"), x.respBody)
 	}
 	r, err = g.Refund(ctx, payment.RefundRequest{
 		IntentID: "pi_123", Amount: eur(100), IdempotencyKey: "refund:2", Reason: "requested_by_customer",
@@ -109,6 +146,54 @@ func TestGatewayErrorsFromStripeMock(t *testing.T) {
 	if strings.Contains(err.Error(), badKey) {
 		t.Errorf("error shows the key: %v", err)
 	}
+}
+
+// exchange is one request and answer seen by tap.
+type exchange struct {
+	path       string
+	form       url.Values
+	status     int
+	respHeader http.Header
+	respBody   []byte
+}
+
+// tap is an http.RoundTripper that keeps a copy of each exchange.
+type tap struct {
+	mu sync.Mutex
+	xs []exchange
+}
+
+func (tp *tap) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	form, _ := url.ParseQuery(string(reqBody))
+	tp.mu.Lock()
+	tp.xs = append(tp.xs, exchange{path: req.URL.Path, form: form, status: res.StatusCode, respHeader: res.Header.Clone(), respBody: body})
+	tp.mu.Unlock()
+	return res, nil
+}
+
+func (tp *tap) last(t *testing.T) exchange {
+	t.Helper()
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if len(tp.xs) == 0 {
+		t.Fatal("no request made")
+	}
+	return tp.xs[len(tp.xs)-1]
 }
 
 // recorded is one request the recording server saw.
