@@ -291,6 +291,15 @@ var keyPattern = regexp.MustCompile(`\b(sk|rk|pk)_(test|live)_[A-Za-z0-9*]+|(?i:
 func sanitize(se *stripe.Error, key string) *providerError {
 	msg := strings.ReplaceAll(se.Msg, key, "[redacted key]")
 	msg = keyPattern.ReplaceAllString(msg, "[redacted key]")
+	// The *stripe.Error stays reachable through Unwrap: scrub it too, so
+	// that even its JSON dump is safe to log. It is this call's own copy.
+	se.Msg = msg
+	if se.PaymentIntent != nil {
+		se.PaymentIntent.ClientSecret = ""
+	}
+	if se.SetupIntent != nil {
+		se.SetupIntent.ClientSecret = ""
+	}
 	return &providerError{
 		status: se.HTTPStatusCode, typ: se.Type, code: se.Code, declineCode: se.DeclineCode,
 		param: se.Param, msg: msg, requestID: se.RequestID, err: se,

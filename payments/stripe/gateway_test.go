@@ -369,8 +369,14 @@ func TestErrorMapping(t *testing.T) {
 					t.Errorf("error text holds %q: %v", leak, err)
 				}
 			}
-			if _, ok := errors.AsType[*stripe.Error](err); !ok {
-				t.Errorf("the *stripe.Error is not reachable with errors.As: %v", err)
+			se, ok := errors.AsType[*stripe.Error](err)
+			if !ok {
+				t.Fatalf("the *stripe.Error is not reachable with errors.As: %v", err)
+			}
+			for _, leak := range []string{secretInBody, "sk_test_abcdefghijkl"} {
+				if strings.Contains(se.Error(), leak) {
+					t.Errorf("the wrapped *stripe.Error still holds %q: %s", leak, se.Error())
+				}
 			}
 		})
 	}
