@@ -56,6 +56,7 @@ type LowStockEvent struct {
 
 // change is one ledger row and the level change it records.
 type change struct {
+	id                commerce.ID // of the ledger row; zero for a new one
 	variant, location commerce.ID
 	kind              Kind
 	onHand, reserved  int // deltas
@@ -83,6 +84,9 @@ func apply(ctx context.Context, tx pgx.Tx, c change, guard string) (r result, ok
 		threshold int
 		productID commerce.ID
 	)
+	if c.id == (commerce.ID{}) {
+		c.id = commerce.NewID()
+	}
 	err = tx.QueryRow(ctx, `WITH up AS (
 			UPDATE stock_levels SET on_hand = on_hand + $3, reserved = reserved + $4, updated_at = now()
 			WHERE variant_id = $1 AND location_id = $2`+guard+`
@@ -93,7 +97,7 @@ func apply(ctx context.Context, tx pgx.Tx, c change, guard string) (r result, ok
 			SELECT $5, $1, $2, $6, $3, $4, on_hand, reserved, $7, $8, $9, $10 FROM up
 		)
 		SELECT up.on_hand, up.reserved, up.threshold, v.product_id FROM up, variants v WHERE v.id = $1`,
-		c.variant, c.location, c.onHand, c.reserved, commerce.NewID(), string(c.kind), c.reason,
+		c.variant, c.location, c.onHand, c.reserved, c.id, string(c.kind), c.reason,
 		c.staffID, c.orderID, c.feedKey, DefaultLowStockThreshold,
 	).Scan(&r.onHand, &r.reserved, &threshold, &productID)
 	if errors.Is(err, pgx.ErrNoRows) {
