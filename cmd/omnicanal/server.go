@@ -141,6 +141,7 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 	// The catalog feed (bearer-token API, not a page): more specific than
 	// /admin/, so it is served outside the admin UI's handler.
 	mux.Handle(bulk.Path, bulk.New(svc.Catalog, staffSvc, log))
+	mux.Handle(bulk.StockPath, bulk.NewStock(svc.Inventory, staffSvc, log))
 	mux.Handle("/admin/", http.StripPrefix("/admin", admin.Handler()))
 	if cfg.StripeWebhookSecret != "" {
 		mux.Handle(stripepay.WebhookPath, stripepay.NewWebhookHandler(cfg.StripeWebhookSecret, a.PaymentEvents, log))
