@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/omnicanal/omnicanal/commerce"
-
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph/generated"
