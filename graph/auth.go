@@ -130,25 +130,80 @@ func (authGate) MutateOperationContext(ctx context.Context, _ *graphql.Operation
 
 // withClient puts the client's key in the request context, for services
 // that rate-limit per client (sign-in, cart handoff codes). The key is the
-// connection's remote address, and for IPv6 its /64 network: one
+// client's address (see clientAddr), and for IPv6 its /64 network: one
 // subscriber usually holds a whole /64 and could otherwise take a fresh
-// address, and a fresh allowance, for every attempt. Behind a load
-// balancer the remote address is the balancer's; trusting a forwarded
-// header needs configuration of which proxies to trust, which comes with
-// the deployment work.
-func withClient(next http.Handler) http.Handler {
+// address, and a fresh allowance, for every attempt.
+func withClient(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(ratelimit.WithClient(r.Context(), clientKey(r.RemoteAddr))))
+		key := clientKey(clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), trusted))
+		next.ServeHTTP(w, r.WithContext(ratelimit.WithClient(r.Context(), key)))
 	})
 }
 
-// clientKey turns a remote address ("192.0.2.1:5678", "[2001:db8::1]:80")
-// into a rate-limit key.
-func clientKey(remoteAddr string) string {
+// clientAddr returns the address of the client behind remoteAddr (the
+// connection's peer, "192.0.2.1:5678"). Behind a load balancer the peer is
+// the balancer, and the client is in X-Forwarded-For (forwarded, one value
+// per header line, each a comma-separated list), to which every proxy
+// appends the address it received the request from. Anyone can send that
+// header, so it is believed only as far as trusted proxies vouch for it:
+// with the peer trusted, the list is read from the right, skipping trusted
+// proxies, and the first address that is not one is the client (whatever
+// stands left of it was written by the client, and may be forged). With
+// the peer untrusted (or no proxy trusted, the default), the header is
+// ignored and the peer is the client. A malformed entry ends the walk at
+// the last trusted hop, which then stands for the client: a proxy that
+// wrote garbage cannot be read further.
+func clientAddr(remoteAddr string, forwarded []string, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
 	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	var hops []string
+	for _, line := range forwarded {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		addr, err := parseHop(hops[i])
+		if err != nil {
+			break
+		}
+		client = addr
+		if !isTrusted(addr, trusted) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, possibly with a
+// port ("192.0.2.1:5678", "[2001:db8::1]:443"), as some proxies write.
+func parseHop(s string) (netip.Addr, error) {
+	s = strings.TrimSpace(s)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), nil
+	}
+	addr, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	return addr.Unmap(), err
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	addr = addr.Unmap().WithZone("")
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientKey turns a client address ("192.0.2.1", "2001:db8::1") into a
+// rate-limit key.
+func clientKey(host string) string {
 	addr, err := netip.ParseAddr(host)
 	if err != nil {
 		return host

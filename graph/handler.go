@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -41,15 +42,20 @@ type Options struct {
 	// Cache, when set, answers anonymous catalog reads from memory for a
 	// short while; see Cache.
 	Cache *Cache
-	// Staff verifies staff bearer tokens (see auth.go); nil refuses them.
+	// Staff verifies staff bearer tokens (see auth.go) and signs staff in
+	// (staffSignIn); nil refuses both.
 	Staff *staff.Service
+	// TrustedProxies are the load balancers and proxies whose
+	// X-Forwarded-For header is believed when telling clients apart for
+	// rate limits (see clientAddr); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // NewHandler returns the /graphql HTTP handler: GET and POST as the
 // GraphQL-over-HTTP specification says, and the graphql-transport-ws
 // websocket protocol for subscriptions.
 func NewHandler(svc Services, opts Options) http.Handler {
-	cfg := generated.Config{Resolvers: &Resolver{Services: svc}}
+	cfg := generated.Config{Resolvers: &Resolver{Services: svc, staff: opts.Staff}}
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 
@@ -113,7 +119,7 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 
 	var h http.Handler = limitInFlight(opts.MaxInFlight, opts.Timeout,
-		resolveChannel(svc.Channels, opts.Timeout, withClient(authenticateBearer(opts.Staff, svc.Customers, srv))))
+		resolveChannel(svc.Channels, opts.Timeout, withClient(opts.TrustedProxies, authenticateBearer(opts.Staff, svc.Customers, srv))))
 	if opts.Cache != nil {
 		// Outside the in-flight bound: a hit needs no slot.
 		opts.Cache.maxBody = opts.MaxBodyBytes

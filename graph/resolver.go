@@ -13,6 +13,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
+	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/search"
 )
 
@@ -35,4 +36,6 @@ type Services struct {
 // the per-request loaders), so one instance serves every request.
 type Resolver struct {
 	Services
+	// staff signs staff in and out (Options.Staff); nil refuses that.
+	staff *staff.Service
 }

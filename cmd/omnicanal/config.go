@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -40,6 +41,12 @@ type Config struct {
 	GraphQL  graph.Limits
 	CacheTTL time.Duration // OMNICANAL_GRAPHQL_CACHE_TTL: anonymous catalog reads; 0 turns it off
 	GraphiQL bool          // OMNICANAL_GRAPHIQL: serve /graphiql and allow introspection
+
+	// TrustedProxies are the load balancers and proxies in front of the
+	// server whose X-Forwarded-For is believed when rate limits tell clients
+	// apart; empty (the default) trusts nobody and keys limits by the
+	// connection's peer.
+	TrustedProxies []netip.Prefix // TRUSTED_PROXIES: comma-separated CIDRs or addresses
 
 	ShutdownTimeout time.Duration // OMNICANAL_SHUTDOWN_TIMEOUT
 }
@@ -102,6 +109,12 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 	r.boolean("OMNICANAL_GRAPHIQL", &c.GraphiQL)
 	r.duration("OMNICANAL_GRAPHQL_CACHE_TTL", &c.CacheTTL)
 	r.duration("OMNICANAL_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	if v := getenv("TRUSTED_PROXIES"); v != "" {
+		var err error
+		if c.TrustedProxies, err = parseTrustedProxies(v); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+		}
+	}
 
 	fs := flag.NewFlagSet("omnicanal", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (OMNICANAL_ADDR)")
@@ -174,7 +187,40 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("graphql_max_in_flight", c.GraphQL.MaxInFlight),
 		slog.Bool("graphiql", c.GraphiQL),
 		slog.Duration("graphql_cache_ttl", c.CacheTTL),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
+}
+
+// parseTrustedProxies reads a comma-separated list of CIDRs ("10.0.0.0/8,
+// 2001:db8::/32"); a bare address stands for itself alone. A prefix with
+// host bits set ("10.0.0.1/8") is refused rather than guessed at: it is
+// more likely a typo than a wish to trust the whole network.
+func parseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or an IP address", f)
+			}
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", f)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("%q has host bits set; did you mean %s?", f, p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // redactURL hides the password of a connection URL (and its query, which

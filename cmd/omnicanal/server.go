@@ -123,6 +123,9 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 		Logger:        log,
 		Staff:         staffSvc,
 		Cache:         a.Cache,
+
+		// Whose X-Forwarded-For tells clients apart for rate limits.
+		TrustedProxies: cfg.TrustedProxies,
 	}))
 	if cfg.GraphiQL {
 		mux.Handle("GET /graphiql", web.GraphiQL("/graphql", map[string]string{graph.ChannelKeyHeader: demo.KeyWebEU}))

@@ -21,8 +21,13 @@ import (
 const staffUsage = `usage: omnicanal staff <command> [flags]   (needs DATABASE_URL)
 
 commands:
-  create --email E --name N --role admin|merchandiser|associate [--store CODE]...
-           add a staff user; associates need the codes of the stores they work in
+  create --email E --name N --role admin|merchandiser|associate [--store CODE]... [--password-stdin]
+           add a staff user; associates need the codes of the stores they work in;
+           --password-stdin reads a sign-in password (8 to 256 characters) from
+           the first line of standard input
+  password EMAIL
+           set or reset the user's sign-in password, read from the first line of
+           standard input; their sign-in sessions end (API tokens keep working)
   token  --email E [--ttl 720h]
            issue an API token and print it on stdout: it is shown this once only
   revoke   revoke the token read from standard input (kept out of shell history)
@@ -50,6 +55,7 @@ func runStaff(ctx context.Context, pool *pgxpool.Pool, args []string, stdin io.R
 		email, name, role string
 		stores            stringList
 		ttl               = staff.DefaultTTL
+		passwordStdin     bool
 	)
 	switch sub {
 	case "create":
@@ -57,6 +63,9 @@ func runStaff(ctx context.Context, pool *pgxpool.Pool, args []string, stdin io.R
 		fs.StringVar(&name, "name", "", "full name")
 		fs.StringVar(&role, "role", "", "admin, merchandiser or associate")
 		fs.Var(&stores, "store", "code of a store the associate works in (repeatable)")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read a sign-in password from the first line of standard input")
+	case "password":
+		fs.StringVar(&email, "email", "", "email address of the staff user (or give it as the argument)")
 	case "token":
 		fs.StringVar(&email, "email", "", "email address of the staff user")
 		fs.DurationVar(&ttl, "ttl", ttl, "how long the token is valid")
@@ -69,8 +78,12 @@ func runStaff(ctx context.Context, pool *pgxpool.Pool, args []string, stdin io.R
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	rest := fs.Args()
+	if sub == "password" && email == "" && len(rest) > 0 {
+		email, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
 	}
 
 	switch sub {
@@ -83,11 +96,36 @@ func runStaff(ctx context.Context, pool *pgxpool.Pool, args []string, stdin io.R
 		if err != nil {
 			return err
 		}
-		st, err := svc.CreateStaff(ctx, staff.Input{Email: email, Name: name, Role: r, LocationIDs: ids})
+		in := staff.Input{Email: email, Name: name, Role: r, LocationIDs: ids}
+		if passwordStdin {
+			if in.Password, err = readSecret(stdin, "password"); err != nil {
+				return err
+			}
+		}
+		st, err := svc.CreateStaff(ctx, in)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created %s %s (%s), id %s\n", st.Role, st.Email, st.Name, st.ID)
+		if passwordStdin {
+			fmt.Fprintln(stdout, "they can sign in with their email and password")
+		}
+	case "password":
+		if email == "" {
+			return errors.New("usage: omnicanal staff password EMAIL   (the password is read from standard input)")
+		}
+		st, err := svc.FindStaffByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		pw, err := readSecret(stdin, "password")
+		if err != nil {
+			return err
+		}
+		if err := svc.SetPassword(ctx, st.ID, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password set for %s; their sign-in sessions have ended\n", st.Email)
 	case "token":
 		st, err := svc.FindStaffByEmail(ctx, email)
 		if err != nil {
@@ -101,11 +139,11 @@ func runStaff(ctx context.Context, pool *pgxpool.Pool, args []string, stdin io.R
 			st.Email, st.Role, time.Now().Add(ttl).Format(time.RFC3339))
 		fmt.Fprintln(stdout, token)
 	case "revoke":
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
+		token, err := readSecret(stdin, "token")
+		if err != nil {
 			return err
 		}
-		if err := svc.RevokeToken(ctx, strings.TrimSpace(line)); err != nil {
+		if err := svc.RevokeToken(ctx, strings.TrimSpace(token)); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "token revoked")
@@ -120,6 +158,21 @@ func runStaff(ctx context.Context, pool *pgxpool.Pool, args []string, stdin io.R
 		fmt.Fprintf(stdout, "disabled %s: none of their tokens works any more\n", st.Email)
 	}
 	return nil
+}
+
+// readSecret reads a secret from the first line of stdin: a secret given as
+// a flag would show in `ps` and in the shell's history. Only the line end
+// is removed; spaces belong to the secret.
+func readSecret(stdin io.Reader, what string) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the %s from standard input: %w", what, err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("no %s on standard input", what)
+	}
+	return line, nil
 }
 
 // storeIDs resolves store codes (PAR-RIVOLI) to location ids.

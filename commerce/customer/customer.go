@@ -24,20 +24,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/internal/password"
 	"github.com/omnicanal/omnicanal/commerce/ratelimit"
 )
 
@@ -54,12 +52,11 @@ var tokenLen = len(TokenPrefix) + base64.RawURLEncoding.EncodedLen(tokenBytes)
 // on their phone for a month, like on most shops.
 const DefaultSessionTTL = 30 * 24 * time.Hour
 
-// Password length bounds, in characters after normalization. Eight is NIST
-// SP 800-63B's minimum for a user-chosen secret; the maximum leaves room for
-// passphrases and password managers while keeping hashing inputs small.
+// Password length bounds, in characters after normalization (see
+// password.MinLen and password.MaxLen).
 const (
-	MinPasswordLen = 8
-	MaxPasswordLen = 256
+	MinPasswordLen = password.MinLen
+	MaxPasswordLen = password.MaxLen
 )
 
 // Default rate limits. Only failures count (a successful attempt gives its
@@ -127,13 +124,8 @@ type Service struct {
 	signUpPerClient ratelimit.Limit
 	params          Params
 
-	// hashSlots bounds concurrent argon2 computations: each takes
-	// params.Memory, so an unbounded burst of sign-ins could exhaust the
-	// server's memory. Beyond one per core they would only queue for CPU.
-	hashSlots chan struct{}
-
-	dummyOnce sync.Once
-	dummyHash string
+	// passwords hashes and verifies with params, a bounded number at once.
+	passwords *password.Hasher
 }
 
 // Option changes a default of the service.
@@ -167,11 +159,11 @@ func NewService(pool *pgxpool.Pool, opts ...Option) *Service {
 		signInPerClient: DefaultSignInPerClient,
 		signUpPerClient: DefaultSignUpPerClient,
 		params:          DefaultParams,
-		hashSlots:       make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.passwords = password.NewHasher(s.params)
 	return s
 }
 
@@ -186,12 +178,12 @@ var badCredentials = commerce.Errorf(commerce.ErrUnauthenticated, "the email or 
 // lower-cased; one already taken (in any case) is a CONFLICT on "email".
 // Sign-ups refused that way are rate-limited per client, since they are
 // what someone probing for accounts sees.
-func (s *Service) SignUp(ctx context.Context, email, password, name string) (*Customer, *AccessToken, error) {
+func (s *Service) SignUp(ctx context.Context, email, pw, name string) (*Customer, *AccessToken, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := validatePassword(password); err != nil {
+	if err := password.Validate(pw); err != nil {
 		return nil, nil, err
 	}
 	name = strings.TrimSpace(name)
@@ -211,7 +203,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (*Cu
 		unit = &d
 	}
 
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.passwords.Hash(ctx, pw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("customer.SignUp: %w", err)
 	}
@@ -246,7 +238,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (*Cu
 // email or password is UNAUTHENTICATED, the same either way; too many
 // failures for the email, or from the client, are RATE_LIMITED until the
 // window ends, whether or not the email has an account.
-func (s *Service) SignIn(ctx context.Context, email, password string) (*Customer, *AccessToken, error) {
+func (s *Service) SignIn(ctx context.Context, email, pw string) (*Customer, *AccessToken, error) {
 	// A malformed email cannot have an account; it gets the same answer
 	// (and the same limits) as any other unknown one.
 	email = strings.ToLower(strings.TrimSpace(email))
@@ -265,26 +257,24 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (*Customer
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Spend the same argon2 work as for a real account, so response
 		// times do not tell which emails have one.
-		_, _ = s.verifyPassword(ctx, password, s.dummy())
+		s.passwords.VerifyNobody(ctx, pw)
 		return nil, nil, badCredentials
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("customer.SignIn: %w", err)
 	}
-	ok, err := s.verifyPassword(ctx, password, hash)
+	ok, err := s.passwords.Verify(ctx, pw, hash)
 	if err != nil {
 		return nil, nil, fmt.Errorf("customer.SignIn: %w", err)
 	}
 	if !ok {
 		return nil, nil, badCredentials // the failure keeps its units
 	}
-	for _, d := range units {
-		_ = s.limiter.Refund(ctx, d) // best effort, as in SignUp
-	}
-	if p, err := ParseParams(hash); err == nil && p != s.params {
+	s.limiter.RefundAll(ctx, units)
+	if s.passwords.Outdated(hash) {
 		// The hash predates the current parameters: upgrade it now that the
 		// password is known. Best effort; the old hash still verifies.
-		if h, err := s.hashPassword(ctx, password); err == nil {
+		if h, err := s.passwords.Hash(ctx, pw); err == nil {
 			_, _ = s.pool.Exec(ctx, `UPDATE customers SET password_hash = $2, updated_at = now()
 				WHERE id = $1 AND password_hash = $3`, c.ID, h, hash)
 		}
@@ -301,35 +291,15 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (*Customer
 // password is checked, so concurrent guesses cannot all pass the limit
 // before any of them is counted.
 func (s *Service) takeSignInUnits(ctx context.Context, email string) ([]ratelimit.Decision, error) {
-	checks := []struct {
-		scope, key string
-		limit      ratelimit.Limit
-	}{{scopeSignInEmail, email, s.signInPerEmail}}
+	checks := []ratelimit.Check{{Scope: scopeSignInEmail, Key: email, Limit: s.signInPerEmail}}
 	if client := ratelimit.ClientFrom(ctx); client != "" {
-		checks = append(checks, struct {
-			scope, key string
-			limit      ratelimit.Limit
-		}{scopeSignInClient, client, s.signInPerClient})
+		checks = append(checks, ratelimit.Check{Scope: scopeSignInClient, Key: client, Limit: s.signInPerClient})
 	}
-	var taken []ratelimit.Decision
-	for _, c := range checks {
-		d, err := s.limiter.Allow(ctx, c.scope, c.key, c.limit)
-		if err == nil && d.Allowed {
-			taken = append(taken, d)
-			continue
-		}
-		// The attempt will not be made: give back what it took so far, so
-		// that a client already refused cannot burn an email's allowance
-		// (and lock its owner out) with attempts that never happen.
-		for _, t := range taken {
-			_ = s.limiter.Refund(ctx, t)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("customer.SignIn: %w", err)
-		}
-		return nil, d.Err("too many failed sign-in attempts")
+	units, err := s.limiter.AllowAll(ctx, "too many failed sign-in attempts", checks...)
+	if err != nil && commerce.ErrorCode(err) != commerce.ErrRateLimited {
+		return nil, fmt.Errorf("customer.SignIn: %w", err)
 	}
-	return taken, nil
+	return units, err
 }
 
 // SignOut revokes a session: its token stops working at once. An unknown
@@ -417,47 +387,6 @@ func (s *Service) startSession(ctx context.Context, q db.Querier, customerID com
 	return tok, nil
 }
 
-// hashPassword and verifyPassword run argon2 in one of the hash slots.
-func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
-	if err := s.acquire(ctx); err != nil {
-		return "", err
-	}
-	defer s.release()
-	return HashPassword(password, s.params)
-}
-
-func (s *Service) verifyPassword(ctx context.Context, password, hash string) (bool, error) {
-	if err := s.acquire(ctx); err != nil {
-		return false, err
-	}
-	defer s.release()
-	return VerifyPassword(password, hash)
-}
-
-func (s *Service) acquire(ctx context.Context) error {
-	select {
-	case s.hashSlots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *Service) release() { <-s.hashSlots }
-
-// dummy returns a hash of no one's password, made with the current
-// parameters, for sign-ins of unknown emails to verify against.
-func (s *Service) dummy() string {
-	s.dummyOnce.Do(func() {
-		h, err := HashPassword("no account has this password", s.params)
-		if err != nil {
-			h, _ = HashPassword("no account has this password", DefaultParams)
-		}
-		s.dummyHash = h
-	})
-	return s.dummyHash
-}
-
 // normalizeEmail trims and lower-cases an email and checks that it is one.
 func normalizeEmail(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
@@ -465,17 +394,6 @@ func normalizeEmail(email string) (string, error) {
 		return "", commerce.InvalidInput("email", "%q is not an email address", email)
 	}
 	return email, nil
-}
-
-// validatePassword checks the length of a new password; what it contains
-// is the shopper's business (NIST SP 800-63B advises against composition
-// rules, which push people to predictable patterns).
-func validatePassword(password string) error {
-	n := utf8.RuneCountInString(norm.NFKC.String(password))
-	if n < MinPasswordLen || n > MaxPasswordLen {
-		return commerce.InvalidInput("password", "a password of %d to %d characters is required", MinPasswordLen, MaxPasswordLen)
-	}
-	return nil
 }
 
 // WellFormed tells whether s has the shape of a customer token. It says

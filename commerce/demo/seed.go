@@ -284,9 +284,14 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		stock.rows = append(stock.rows, []any{s.VariantID, s.LocationID, s.OnHand})
 	}
 
+	staffUsers, err := staffTable() // demo associates (staff.go)
+	if err != nil {
+		return nil, err
+	}
+
 	return []*seedTable{
 		locations, channels, categories, collections,
 		products, productCategories, options, media, publications, collectionProducts,
-		variants, prices, stock,
+		variants, prices, stock, staffUsers,
 	}, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
+	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph/model"
 	"github.com/omnicanal/omnicanal/graph/scalar"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -50,6 +51,7 @@ type ResolverRoot interface {
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
+	Staff() StaffResolver
 	Store() StoreResolver
 	Subscription() SubscriptionResolver
 }
@@ -307,6 +309,8 @@ type ComplexityRoot struct {
 		ProductUpdate             func(childComplexity int, id uuid.UUID, input model.ProductUpdateInput) int
 		ProductVariantDelete      func(childComplexity int, id uuid.UUID) int
 		ProductVariantsUpsert     func(childComplexity int, productID uuid.UUID, variants []model.ProductVariantInput) int
+		StaffSignIn               func(childComplexity int, email string, password string) int
+		StaffSignOut              func(childComplexity int, token string) int
 	}
 
 	Offer struct {
@@ -515,6 +519,7 @@ type ComplexityRoot struct {
 		Product        func(childComplexity int, handle *string, id *uuid.UUID) int
 		Products       func(childComplexity int, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) int
 		Search         func(childComplexity int, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) int
+		StaffMe        func(childComplexity int) int
 		StockMovements func(childComplexity int, first *int, after *string, variantID *uuid.UUID, locationID *uuid.UUID, orderID *uuid.UUID, kind *model.StockMovementKind) int
 		Stores         func(childComplexity int, near *location.Point, pickupOnly *bool, first *int, after *string) int
 		Variant        func(childComplexity int, sku *string, barcode *string) int
@@ -548,6 +553,31 @@ type ComplexityRoot struct {
 	SelectedOption struct {
 		Name  func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	Staff struct {
+		Email     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Locations func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Role      func(childComplexity int) int
+	}
+
+	StaffSignInPayload struct {
+		Staff      func(childComplexity int) int
+		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	StaffSignOutPayload struct {
+		SignedOut  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	StaffUserError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
 	}
 
 	StockMovement struct {
@@ -662,6 +692,8 @@ type MutationResolver interface {
 	OfferCreate(ctx context.Context, input model.OfferCreateInput, idempotencyKey *string) (*model.OfferCreatePayload, error)
 	OfferUpdate(ctx context.Context, id uuid.UUID, input model.OfferUpdateInput) (*model.OfferUpdatePayload, error)
 	OfferDisable(ctx context.Context, id uuid.UUID) (*model.OfferDisablePayload, error)
+	StaffSignIn(ctx context.Context, email string, password string) (*model.StaffSignInPayload, error)
+	StaffSignOut(ctx context.Context, token string) (*model.StaffSignOutPayload, error)
 }
 type ProductResolver interface {
 	Attributes(ctx context.Context, obj *catalog.Product) ([]model.Attribute, error)
@@ -697,6 +729,10 @@ type QueryResolver interface {
 	Offers(ctx context.Context, first *int, after *string, liveOnly *bool) (*model.OfferConnection, error)
 	Offer(ctx context.Context, id uuid.UUID) (*model.Offer, error)
 	Search(ctx context.Context, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) (*model.SearchResult, error)
+	StaffMe(ctx context.Context) (*staff.Staff, error)
+}
+type StaffResolver interface {
+	Locations(ctx context.Context, obj *staff.Staff) ([]location.Location, error)
 }
 type StoreResolver interface {
 	Pickup(ctx context.Context, obj *location.Location) (*model.PickupSettings, error)
@@ -1741,6 +1777,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProductVariantsUpsert(childComplexity, args["productId"].(uuid.UUID), args["variants"].([]model.ProductVariantInput)), true
+	case "Mutation.staffSignIn":
+		if e.ComplexityRoot.Mutation.StaffSignIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_staffSignIn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StaffSignIn(childComplexity, args["email"].(string), args["password"].(string)), true
+	case "Mutation.staffSignOut":
+		if e.ComplexityRoot.Mutation.StaffSignOut == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_staffSignOut_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StaffSignOut(childComplexity, args["token"].(string)), true
 
 	case "Offer.amount":
 		if e.ComplexityRoot.Offer.Amount == nil {
@@ -2559,6 +2617,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(*string), args["filter"].(*model.SearchFilter), args["facets"].([]string), args["sort"].(*model.SearchSort), args["first"].(*int), args["after"].(*string)), true
+	case "Query.staffMe":
+		if e.ComplexityRoot.Query.StaffMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StaffMe(childComplexity), true
 	case "Query.stockMovements":
 		if e.ComplexityRoot.Query.StockMovements == nil {
 			break
@@ -2687,6 +2751,88 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SelectedOption.Value(childComplexity), true
+
+	case "Staff.email":
+		if e.ComplexityRoot.Staff.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Staff.Email(childComplexity), true
+	case "Staff.id":
+		if e.ComplexityRoot.Staff.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Staff.ID(childComplexity), true
+	case "Staff.locations":
+		if e.ComplexityRoot.Staff.Locations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Staff.Locations(childComplexity), true
+	case "Staff.name":
+		if e.ComplexityRoot.Staff.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Staff.Name(childComplexity), true
+	case "Staff.role":
+		if e.ComplexityRoot.Staff.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Staff.Role(childComplexity), true
+
+	case "StaffSignInPayload.staff":
+		if e.ComplexityRoot.StaffSignInPayload.Staff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSignInPayload.Staff(childComplexity), true
+	case "StaffSignInPayload.token":
+		if e.ComplexityRoot.StaffSignInPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSignInPayload.Token(childComplexity), true
+	case "StaffSignInPayload.userErrors":
+		if e.ComplexityRoot.StaffSignInPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSignInPayload.UserErrors(childComplexity), true
+
+	case "StaffSignOutPayload.signedOut":
+		if e.ComplexityRoot.StaffSignOutPayload.SignedOut == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSignOutPayload.SignedOut(childComplexity), true
+	case "StaffSignOutPayload.userErrors":
+		if e.ComplexityRoot.StaffSignOutPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSignOutPayload.UserErrors(childComplexity), true
+
+	case "StaffUserError.code":
+		if e.ComplexityRoot.StaffUserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffUserError.Code(childComplexity), true
+	case "StaffUserError.field":
+		if e.ComplexityRoot.StaffUserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffUserError.Field(childComplexity), true
+	case "StaffUserError.message":
+		if e.ComplexityRoot.StaffUserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffUserError.Message(childComplexity), true
 
 	case "StockMovement.createdAt":
 		if e.ComplexityRoot.StockMovement.CreatedAt == nil {
@@ -4448,6 +4594,91 @@ extend type Query {
   search(query: String, filter: SearchFilter, facets: [String!], sort: SearchSort = RELEVANCE, first: Int = 20, after: String): SearchResult!
 }
 `, BuiltIn: false},
+	{Name: "../schema/staff.graphqls", Input: `# Staff sign-in, for the pages store associates and admins use in a browser
+# (the pickup desk, later the admin). ` + "`" + `staffSignIn` + "`" + ` checks an email and a
+# password the operator set (` + "`" + `omnicanal staff create … --password-stdin` + "`" + `,
+# ` + "`" + `omnicanal staff password EMAIL` + "`" + `) and returns a staff token: send it as
+# ` + "`" + `Authorization: Bearer st_…` + "`" + ` (over a websocket: an "Authorization" entry
+# in the connection_init payload), exactly like a token the operator issued.
+# A sign-in token lives 12 hours; ` + "`" + `staffSignOut` + "`" + ` ends it sooner.
+#
+# Problems the person signing in can act on come back as ` + "`" + `userErrors` + "`" + `:
+# UNAUTHENTICATED (a wrong email or password: one answer for both, so the
+# API does not tell which emails belong to staff), FORBIDDEN (the right
+# password of a disabled account), RATE_LIMITED (too many failed attempts
+# for the email or from the client; the message says when to try again),
+# NOT_FOUND (signing out a token that is unknown or already signed out).
+
+"What a staff user may do."
+enum StaffRole {
+  "Everything, staff management included."
+  ADMIN
+  "The catalog, prices, offers and stock."
+  MERCHANDISER
+  "Store work (POS, pickup desk), in the stores listed in ` + "`" + `locations` + "`" + ` only."
+  ASSOCIATE
+}
+
+"A staff user."
+type Staff {
+  id: ID!
+  name: String!
+  "Lower-cased; the user's sign-in."
+  email: String!
+  role: StaffRole!
+  """
+  The stores an associate works in, by name: what a store page (the pickup
+  desk) offers to choose from. Empty for admins and merchandisers, who are
+  not scoped by location and may act on every store.
+  """
+  locations: [Store!]!
+}
+
+"""
+A problem with a staff mutation. ` + "`" + `field` + "`" + ` names the argument at fault
+(` + "`" + `["token"]` + "`" + `), null when the problem is not one field's (a wrong email or
+password).
+"""
+type StaffUserError {
+  field: [String!]
+  message: String!
+  code: String!
+}
+
+type StaffSignInPayload {
+  """
+  The staff token, valid 12 hours, or null when there are userErrors. Send it
+  as ` + "`" + `Authorization: Bearer <token>` + "`" + `. It is shown only here, once: the server
+  keeps only a hash of it.
+  """
+  token: String
+  "The signed-in staff user, or null when there are userErrors."
+  staff: Staff
+  userErrors: [StaffUserError!]!
+}
+
+type StaffSignOutPayload {
+  "Whether the token was ended (false when there are userErrors)."
+  signedOut: Boolean!
+  userErrors: [StaffUserError!]!
+}
+
+extend type Query {
+  "The staff user of the request's staff token; null without one."
+  staffMe: Staff
+}
+
+extend type Mutation {
+  """
+  Signs a staff user in with their email and password. Failed attempts are
+  limited per email and per client; past the limit every attempt is refused
+  with RATE_LIMITED until the window ends.
+  """
+  staffSignIn(email: String!, password: String!): StaffSignInPayload!
+  "Signs out: the token stops working at once."
+  staffSignOut(token: String!): StaffSignOutPayload!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5355,6 +5586,56 @@ func (ec *executionContext) childFields_SelectedOption(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type SelectedOption", field.Name)
 }
 
+func (ec *executionContext) childFields_Staff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Staff_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Staff_name(ctx, field)
+	case "email":
+		return ec.fieldContext_Staff_email(ctx, field)
+	case "role":
+		return ec.fieldContext_Staff_role(ctx, field)
+	case "locations":
+		return ec.fieldContext_Staff_locations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Staff", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffSignInPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_StaffSignInPayload_token(ctx, field)
+	case "staff":
+		return ec.fieldContext_StaffSignInPayload_staff(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_StaffSignInPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffSignInPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffSignOutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "signedOut":
+		return ec.fieldContext_StaffSignOutPayload_signedOut(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_StaffSignOutPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffSignOutPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffUserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_StaffUserError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_StaffUserError_message(ctx, field)
+	case "code":
+		return ec.fieldContext_StaffUserError_code(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffUserError", field.Name)
+}
+
 func (ec *executionContext) childFields_StockMovement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6192,6 +6473,42 @@ func (ec *executionContext) field_Mutation_productVariantsUpsert_args(ctx contex
 		return nil, err
 	}
 	args["variants"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_staffSignIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_staffSignOut_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
 	return args, nil
 }
 
@@ -10897,6 +11214,94 @@ func (ec *executionContext) fieldContext_Mutation_offerDisable(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_staffSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_staffSignIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StaffSignIn(ctx, fc.Args["email"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffSignInPayload) graphql.Marshaler {
+			return ec.marshalNStaffSignInPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffSignInPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_staffSignIn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffSignInPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_staffSignIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_staffSignOut(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_staffSignOut(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StaffSignOut(ctx, fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffSignOutPayload) graphql.Marshaler {
+			return ec.marshalNStaffSignOutPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffSignOutPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_staffSignOut(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffSignOutPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_staffSignOut_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *model.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14520,6 +14925,38 @@ func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_staffMe(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_staffMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StaffMe(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *staff.Staff) graphql.Marshaler {
+			return ec.marshalOStaff2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋstaffᚐStaff(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_staffMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Staff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14993,6 +15430,341 @@ func (ec *executionContext) _SelectedOption_value(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_SelectedOption_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SelectedOption", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Staff_id(ctx context.Context, field graphql.CollectedField, obj *staff.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Staff_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Staff_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Staff", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Staff_name(ctx context.Context, field graphql.CollectedField, obj *staff.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Staff_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Staff_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Staff", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Staff_email(ctx context.Context, field graphql.CollectedField, obj *staff.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Staff_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Staff_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Staff", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Staff_role(ctx context.Context, field graphql.CollectedField, obj *staff.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Staff_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Role) graphql.Marshaler {
+			return ec.marshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Staff_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Staff", field, false, false, errors.New("field of type StaffRole does not have child fields"))
+}
+
+func (ec *executionContext) _Staff_locations(ctx context.Context, field graphql.CollectedField, obj *staff.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Staff_locations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Staff().Locations(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []location.Location) graphql.Marshaler {
+			return ec.marshalNStore2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Staff_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Staff",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffSignInPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.StaffSignInPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSignInPayload_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSignInPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffSignInPayload", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StaffSignInPayload_staff(ctx context.Context, field graphql.CollectedField, obj *model.StaffSignInPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSignInPayload_staff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Staff, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *staff.Staff) graphql.Marshaler {
+			return ec.marshalOStaff2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋstaffᚐStaff(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSignInPayload_staff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffSignInPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Staff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffSignInPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.StaffSignInPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSignInPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StaffUserError) graphql.Marshaler {
+			return ec.marshalNStaffUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSignInPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffSignInPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffSignOutPayload_signedOut(ctx context.Context, field graphql.CollectedField, obj *model.StaffSignOutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSignOutPayload_signedOut(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignedOut, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSignOutPayload_signedOut(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffSignOutPayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _StaffSignOutPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.StaffSignOutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSignOutPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StaffUserError) graphql.Marshaler {
+			return ec.marshalNStaffUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSignOutPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffSignOutPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffUserError_field(ctx context.Context, field graphql.CollectedField, obj *model.StaffUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffUserError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffUserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StaffUserError_message(ctx context.Context, field graphql.CollectedField, obj *model.StaffUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffUserError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffUserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StaffUserError_code(ctx context.Context, field graphql.CollectedField, obj *model.StaffUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffUserError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffUserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffUserError", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _StockMovement_id(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
@@ -20805,6 +21577,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "staffSignIn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_staffSignIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staffSignOut":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_staffSignOut(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23055,6 +23841,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "staffMe":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_staffMe(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -23306,6 +24114,236 @@ func (ec *executionContext) _SelectedOption(ctx context.Context, sel ast.Selecti
 			}
 		case "value":
 			out.Values[i] = ec._SelectedOption_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var staffImplementors = []string{"Staff"}
+
+func (ec *executionContext) _Staff(ctx context.Context, sel ast.SelectionSet, obj *staff.Staff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Staff")
+		case "id":
+			out.Values[i] = ec._Staff_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Staff_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._Staff_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "role":
+			out.Values[i] = ec._Staff_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "locations":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Staff_locations(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var staffSignInPayloadImplementors = []string{"StaffSignInPayload"}
+
+func (ec *executionContext) _StaffSignInPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StaffSignInPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffSignInPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffSignInPayload")
+		case "token":
+			out.Values[i] = ec._StaffSignInPayload_token(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "staff":
+			out.Values[i] = ec._StaffSignInPayload_staff(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._StaffSignInPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var staffSignOutPayloadImplementors = []string{"StaffSignOutPayload"}
+
+func (ec *executionContext) _StaffSignOutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StaffSignOutPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffSignOutPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffSignOutPayload")
+		case "signedOut":
+			out.Values[i] = ec._StaffSignOutPayload_signedOut(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._StaffSignOutPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var staffUserErrorImplementors = []string{"StaffUserError"}
+
+func (ec *executionContext) _StaffUserError(ctx context.Context, sel ast.SelectionSet, obj *model.StaffUserError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffUserErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffUserError")
+		case "field":
+			out.Values[i] = ec._StaffUserError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._StaffUserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._StaffUserError_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25472,6 +26510,76 @@ func (ec *executionContext) unmarshalNSelectedOptionInput2githubᚗcomᚋomnican
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole(ctx context.Context, v any) (commerce.Role, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole(ctx context.Context, sel ast.SelectionSet, v commerce.Role) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole = map[string]commerce.Role{
+		"ADMIN":        commerce.RoleAdmin,
+		"MERCHANDISER": commerce.RoleMerchandiser,
+		"ASSOCIATE":    commerce.RoleAssociate,
+	}
+	marshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole = map[commerce.Role]string{
+		commerce.RoleAdmin:        "ADMIN",
+		commerce.RoleMerchandiser: "MERCHANDISER",
+		commerce.RoleAssociate:    "ASSOCIATE",
+	}
+)
+
+func (ec *executionContext) marshalNStaffSignInPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffSignInPayload(ctx context.Context, sel ast.SelectionSet, v *model.StaffSignInPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StaffSignInPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaffSignOutPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffSignOutPayload(ctx context.Context, sel ast.SelectionSet, v *model.StaffSignOutPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StaffSignOutPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaffUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserError(ctx context.Context, sel ast.SelectionSet, v model.StaffUserError) graphql.Marshaler {
+	return ec._StaffUserError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStaffUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StaffUserError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaffUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNStockMovement2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v model.StockMovement) graphql.Marshaler {
 	return ec._StockMovement(ctx, sel, &v)
 }
@@ -26445,6 +27553,13 @@ func (ec *executionContext) unmarshalOSelectedOptionInput2ᚕgithubᚗcomᚋomni
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOStaff2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋstaffᚐStaff(ctx context.Context, sel ast.SelectionSet, v *staff.Staff) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Staff(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOStockMovement2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {

@@ -19,6 +19,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
+	"github.com/omnicanal/omnicanal/commerce/staff"
 )
 
 type Attribute struct {
@@ -543,6 +544,31 @@ type SearchFilter struct {
 	Price *PriceRangeFilter `json:"price,omitempty"`
 	// Products a store holds stock of: "available in my store".
 	InStore *uuid.UUID `json:"inStore,omitempty"`
+}
+
+type StaffSignInPayload struct {
+	// The staff token, valid 12 hours, or null when there are userErrors. Send it
+	// as `Authorization: Bearer <token>`. It is shown only here, once: the server
+	// keeps only a hash of it.
+	Token *string `json:"token,omitempty"`
+	// The signed-in staff user, or null when there are userErrors.
+	Staff      *staff.Staff     `json:"staff,omitempty"`
+	UserErrors []StaffUserError `json:"userErrors"`
+}
+
+type StaffSignOutPayload struct {
+	// Whether the token was ended (false when there are userErrors).
+	SignedOut  bool             `json:"signedOut"`
+	UserErrors []StaffUserError `json:"userErrors"`
+}
+
+// A problem with a staff mutation. `field` names the argument at fault
+// (`["token"]`), null when the problem is not one field's (a wrong email or
+// password).
+type StaffUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
 }
 
 // One row of the stock ledger. Rows are never changed.
