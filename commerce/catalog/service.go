@@ -175,11 +175,16 @@ func (s *Service) FindVariantsWithPrices(ctx context.Context, productIDs []comme
 	var (
 		vs                []Variant
 		amount, compareAt *int64
+		options           optionReader
 	)
 	for rows.Next() {
 		var v Variant
-		if err := rows.Scan(&v.ID, &v.ProductID, &v.SKU, &v.Barcode, &v.Title, &v.Options, &v.WeightGrams, &v.Position,
+		// The options (column 5) are decoded from the raw column.
+		if err := rows.Scan(&v.ID, &v.ProductID, &v.SKU, &v.Barcode, &v.Title, nil, &v.WeightGrams, &v.Position,
 			&amount, &compareAt); err != nil {
+			return nil, fmt.Errorf("catalog.FindVariantsWithPrices: %w", err)
+		}
+		if v.Options, err = options.readColumn(rows, 5); err != nil {
 			return nil, fmt.Errorf("catalog.FindVariantsWithPrices: %w", err)
 		}
 		if amount != nil {
