@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -29,10 +30,28 @@ var publicFields = map[string]bool{
 // and entries expire after the TTL anyway, which bounds staleness if a
 // notification is missed. Carts never read from it: they price from the
 // database on every read, so nobody can pay a cached price.
+//
+// When an answer is missing (the first request, or the TTL has passed),
+// concurrent identical requests are rendered once: the first renders it,
+// the others wait for its answer. Otherwise every connection asking for a
+// popular listing in the moment after it expires renders it again, and
+// those few dozen renders at once were the slowest answers under load.
 type Cache struct {
 	entries   *expirable.LRU[[32]byte, cachedResponse]
 	cacheable *lru.Cache[string, bool] // per operation text: only public root fields?
 	maxBody   int64
+
+	mu      sync.Mutex
+	flights map[[32]byte]*flight // answers being rendered, by key
+	purges  uint64               // Purge calls so far
+}
+
+// flight is one answer being rendered for every request that asks for it
+// meanwhile.
+type flight struct {
+	done chan struct{} // closed once resp and ok are set
+	resp cachedResponse
+	ok   bool // resp is a complete answer the waiting requests may share
 }
 
 type cachedResponse struct {
@@ -44,11 +63,19 @@ type cachedResponse struct {
 // NewCache returns a cache holding answers for ttl, at most entries of them.
 func NewCache(ttl time.Duration, entries int) *Cache {
 	ops, _ := lru.New[string, bool](4096)
-	return &Cache{entries: expirable.NewLRU[[32]byte, cachedResponse](entries, nil, ttl), cacheable: ops}
+	return &Cache{entries: expirable.NewLRU[[32]byte, cachedResponse](entries, nil, ttl), cacheable: ops,
+		flights: map[[32]byte]*flight{}}
 }
 
-// Purge forgets every answer: the catalog has changed.
-func (c *Cache) Purge() { c.entries.Purge() }
+// Purge forgets every answer: the catalog has changed. Answers being
+// rendered are not stored, and requests from now on do not wait for them.
+func (c *Cache) Purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purges++
+	clear(c.flights)
+	c.entries.Purge()
+}
 
 // middleware answers cacheable requests from the cache, or records the
 // answer of a successful one for the next.
@@ -86,20 +113,61 @@ func (c *Cache) middleware(next http.Handler) http.Handler {
 		var key [32]byte
 		h.Sum(key[:0])
 		if hit, ok := c.entries.Get(key); ok {
-			w.Header().Set("Content-Type", hit.contentType)
-			w.Header().Set("Cache-Control", "no-store")
-			w.Header().Set("X-Cache", "HIT")
-			w.WriteHeader(hit.status)
-			_, _ = w.Write(hit.body)
+			hit.write(w, "HIT")
 			return
 		}
+		c.mu.Lock()
+		if f, ok := c.flights[key]; ok {
+			c.mu.Unlock()
+			select {
+			case <-f.done:
+				if f.ok {
+					f.resp.write(w, "COALESCED")
+					return
+				}
+				// The first request got no answer to share (an error, a
+				// timeout): this one is answered on its own.
+				next.ServeHTTP(w, r)
+			case <-r.Context().Done():
+				// The client gave up while waiting; nobody to answer.
+			}
+			return
+		}
+		f := &flight{done: make(chan struct{})}
+		c.flights[key] = f
+		purges := c.purges
+		c.mu.Unlock()
+		defer func() { // also when next panics: the waiting requests must not hang
+			c.mu.Lock()
+			if c.flights[key] == f {
+				delete(c.flights, key)
+			}
+			c.mu.Unlock()
+			close(f.done)
+		}()
+
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		// Only complete answers: an error may be a timeout or a bad key.
 		if rec.status == http.StatusOK && bytes.HasPrefix(rec.body.Bytes(), []byte(`{"data":`)) {
-			c.entries.Add(key, cachedResponse{status: rec.status, contentType: w.Header().Get("Content-Type"), body: bytes.Clone(rec.body.Bytes())})
+			f.resp = cachedResponse{status: rec.status, contentType: w.Header().Get("Content-Type"), body: bytes.Clone(rec.body.Bytes())}
+			f.ok = true
+			c.mu.Lock()
+			if c.purges == purges { // else the answer may predate the change
+				c.entries.Add(key, f.resp)
+			}
+			c.mu.Unlock()
 		}
 	})
+}
+
+// write answers with a stored response; how says where it came from.
+func (c cachedResponse) write(w http.ResponseWriter, how string) {
+	w.Header().Set("Content-Type", c.contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Cache", how)
+	w.WriteHeader(c.status)
+	_, _ = w.Write(c.body)
 }
 
 // isPublic tells whether the request is a query whose root fields are all

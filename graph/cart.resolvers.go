@@ -48,7 +48,7 @@ func (r *cartHandoffResolver) QRCodeURL(ctx context.Context, obj *cart.Handoff) 
 // Merchandise is the resolver for the merchandise field.
 func (r *cartLineResolver) Merchandise(ctx context.Context, obj *cart.Line) (*catalog.Variant, error) {
 	primeLine(ctx, obj)
-	return &obj.Variant, nil
+	return withPrice(ctx, obj.Variant, obj.Price), nil
 }
 
 // CartCreate is the resolver for the cartCreate field.

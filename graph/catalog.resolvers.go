@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
@@ -138,24 +139,6 @@ func (r *productVariantResolver) Product(ctx context.Context, obj *catalog.Varia
 	return p, err
 }
 
-// Price is the resolver for the price field.
-func (r *productVariantResolver) Price(ctx context.Context, obj *catalog.Variant) (*commerce.Money, error) {
-	p, err := loadersFrom(ctx).priceByVariant.Load(ctx, obj.ID)
-	if err != nil || p == nil {
-		return nil, err
-	}
-	return &p.Price, nil
-}
-
-// CompareAtPrice is the resolver for the compareAtPrice field.
-func (r *productVariantResolver) CompareAtPrice(ctx context.Context, obj *catalog.Variant) (*commerce.Money, error) {
-	p, err := loadersFrom(ctx).priceByVariant.Load(ctx, obj.ID)
-	if err != nil || p == nil {
-		return nil, err
-	}
-	return p.CompareAt, nil
-}
-
 // QuantityAvailable is the resolver for the quantityAvailable field.
 func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *catalog.Variant) (int, error) {
 	levels, err := loadersFrom(ctx).stockByVariant.Load(ctx, obj.ID)
@@ -236,14 +219,20 @@ func (r *queryResolver) Product(ctx context.Context, handle *string, id *uuid.UU
 	if err != nil {
 		return nil, err
 	}
+	var p *catalog.Product
 	switch {
 	case handle != nil && id == nil:
-		return nilIfNotFound(r.Catalog.FindProductByHandle(ctx, ch.ID, *handle))
+		p, err = nilIfNotFound(r.Catalog.FindProductByHandle(ctx, ch.ID, *handle))
 	case id != nil && handle == nil:
-		return nilIfNotFound(r.Catalog.FindProductByID(ctx, ch.ID, *id))
+		p, err = nilIfNotFound(r.Catalog.FindProductByID(ctx, ch.ID, *id))
 	default:
 		return nil, commerce.InvalidInput("handle", "give either a handle or an id")
 	}
+	if p != nil {
+		// A product page: its variants, prices and price range in one go.
+		loadersFrom(ctx).prefetch(ctx, []catalog.Product{*p}, graphql.CollectFieldsCtx(ctx, nil))
+	}
+	return p, err
 }
 
 // Products is the resolver for the products field.
@@ -268,7 +257,11 @@ func (r *queryResolver) Variant(ctx context.Context, sku *string, barcode *strin
 	if barcode != nil {
 		code.Barcode = *barcode
 	}
-	return nilIfNotFound(r.Catalog.FindVariant(ctx, ch.ID, code))
+	v, err := nilIfNotFound(r.Catalog.FindVariant(ctx, ch.ID, code))
+	if v == nil {
+		return nil, err
+	}
+	return withPrice(ctx, *v, nil), nil
 }
 
 // Categories is the resolver for the categories field.

@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"encoding/json"
+	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/omnicanal/omnicanal/commerce/demo"
@@ -249,4 +251,90 @@ func decode(t *testing.T, r *response, into any) {
 	if err := json.Unmarshal(b, into); err != nil {
 		t.Fatalf("decode %s: %v", r.Raw, err)
 	}
+}
+
+// A variant reached alone (a till's scan) shows the price its product's
+// page shows, in the channel's currency; and a product page's price range
+// is that of its variants' prices, on every channel.
+func TestVariantPricesAgreeAcrossPaths(t *testing.T) {
+	s := newServer(t, services(demoDB(t)))
+	type money struct{ Amount, CurrencyCode string }
+	type variant struct {
+		SKU            string
+		Price          *money
+		CompareAtPrice *money
+	}
+	// A product on sale (the demo's variants of a product share one price).
+	var list struct {
+		Products struct {
+			Nodes []struct {
+				Handle   string
+				Variants []variant
+			}
+		}
+	}
+	decode(t, s.post(t, demo.KeyWebEU, `{ products(first: 100) { nodes { handle variants { compareAtPrice { amount } } } } }`, nil).ok(t), &list)
+	onSale := ""
+	for _, p := range list.Products.Nodes {
+		for _, v := range p.Variants {
+			if onSale == "" && v.CompareAtPrice != nil {
+				onSale = p.Handle
+			}
+		}
+	}
+	if onSale == "" {
+		t.Fatal("no demo product is on sale")
+	}
+	for _, c := range []struct{ key, handle string }{
+		{demo.KeyWebEU, demo.HandleRunningShoe}, {demo.KeyWebCA, demo.HandleRunningShoe}, {demo.KeyPOSLyon, demo.HandleRunningShoe},
+		{demo.KeyWebEU, onSale}, {demo.KeyWebCA, onSale},
+	} {
+		key, handle := c.key, c.handle
+		var page struct {
+			Product struct {
+				PriceRange *struct{ MinVariantPrice, MaxVariantPrice money }
+				Variants   []variant
+			}
+		}
+		decode(t, s.post(t, key, `query($h: String) { product(handle: $h) {
+			priceRange { minVariantPrice { amount currencyCode } maxVariantPrice { amount currencyCode } }
+			variants { sku price { amount currencyCode } compareAtPrice { amount currencyCode } } } }`,
+			map[string]any{"h": handle}).ok(t), &page)
+		vs := page.Product.Variants
+		if len(vs) < 2 || page.Product.PriceRange == nil {
+			t.Fatalf("%s: %d variants, price range %v", key, len(vs), page.Product.PriceRange)
+		}
+		lo, hi := vs[0].Price.Amount, vs[0].Price.Amount
+		sawCompareAt := false
+		for _, v := range vs {
+			var scan struct{ Variant variant }
+			decode(t, s.post(t, key, `query($sku: String) { variant(sku: $sku) {
+				sku price { amount currencyCode } compareAtPrice { amount currencyCode } } }`,
+				map[string]any{"sku": v.SKU}).ok(t), &scan)
+			if !reflect.DeepEqual(scan.Variant, v) {
+				t.Errorf("%s: variant(sku: %s) = %+v, the product page shows %+v", key, v.SKU, scan.Variant, v)
+			}
+			if v.Price == nil {
+				t.Fatalf("%s: %s has no price", key, v.SKU)
+			}
+			if lessAmount(v.Price.Amount, lo) {
+				lo = v.Price.Amount
+			}
+			if lessAmount(hi, v.Price.Amount) {
+				hi = v.Price.Amount
+			}
+			sawCompareAt = sawCompareAt || v.CompareAtPrice != nil
+		}
+		if r := page.Product.PriceRange; r.MinVariantPrice.Amount != lo || r.MaxVariantPrice.Amount != hi {
+			t.Errorf("%s: price range %+v, the variants go from %s to %s", key, *r, lo, hi)
+		}
+		t.Logf("%s %s: %d variants from %s to %s, a compare-at price: %v", key, handle, len(vs), lo, hi, sawCompareAt)
+	}
+}
+
+// lessAmount compares two decimal amounts of one currency.
+func lessAmount(a, b string) bool {
+	x, _ := strconv.ParseFloat(a, 64)
+	y, _ := strconv.ParseFloat(b, 64)
+	return x < y
 }

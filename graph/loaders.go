@@ -107,32 +107,47 @@ func newLoaders(s Services, ch *channel.Channel) *loaders {
 		}, func(l location.Location) commerce.ID { return l.ID }),
 		categories: newIndex(s.Catalog.FindCategories, func(c catalog.Category) commerce.ID { return c.ID }),
 	}
-	l.variantsByProduct = many(s.Catalog.FindVariantsByProductIDs, func(v catalog.Variant) commerce.ID { return v.ProductID })
+	l.variantsByProduct = many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
+		return s.Catalog.FindVariantsWithPrices(ctx, ids, cur)
+	}, func(v catalog.Variant) commerce.ID { return v.ProductID })
 	return l
 }
 
-// prefetchProducts primes, for a page of products, everything the query
-// selects of them and of their variants, the independent loads in parallel.
+// prefetchProducts primes, for a page of products (a connection: nodes and
+// edges), everything the query selects of them and of their variants.
 func (l *loaders) prefetchProducts(ctx context.Context, ps []catalog.Product) {
 	if len(ps) == 0 {
 		return
 	}
 	top := graphql.CollectFieldsCtx(ctx, nil)
-	product := append(children(ctx, top, "nodes"), children(ctx, children(ctx, top, "edges"), "node")...)
+	l.prefetch(ctx, ps, append(children(ctx, top, "nodes"), children(ctx, children(ctx, top, "edges"), "node")...))
+}
+
+// prefetch primes, for products about to be resolved with the selected
+// fields, everything those fields need of the products and of their
+// variants, the independent loads in parallel. The variants come with
+// their prices, and the price ranges are derived from them when both are
+// selected: a listing or a product page costs its products' statement plus
+// one for the variants.
+func (l *loaders) prefetch(ctx context.Context, ps []catalog.Product, fields []graphql.CollectedField) {
+	if len(ps) == 0 {
+		return
+	}
 	ids := make([]commerce.ID, len(ps))
 	for i, p := range ps {
 		ids[i] = p.ID
 	}
+	selected := map[string]bool{}
+	for _, f := range fields {
+		selected[f.Name] = true
+	}
 	var wg sync.WaitGroup
-	seen := map[string]bool{}
-	for _, f := range product {
-		if seen[f.Name] {
-			continue
-		}
-		seen[f.Name] = true
-		switch f.Name {
+	for name := range selected {
+		switch name {
 		case "priceRange":
-			wg.Go(func() { l.priceRangeByProduct.prime(ctx, ids) })
+			if !selected["variants"] {
+				wg.Go(func() { l.priceRangeByProduct.prime(ctx, ids) })
+			}
 		case "options":
 			wg.Go(func() { l.optionsByProduct.prime(ctx, ids) })
 		case "media":
@@ -140,11 +155,24 @@ func (l *loaders) prefetchProducts(ctx context.Context, ps []catalog.Product) {
 		case "categories":
 			wg.Go(func() { l.categoriesByProduct.prime(ctx, ids) })
 		case "variants":
-			wants := variantWants(children(ctx, product, "variants"))
+			wants := variantWants(children(ctx, fields, "variants"))
 			wg.Go(func() {
 				var vs []catalog.Variant
-				for _, group := range l.variantsByProduct.prime(ctx, ids) {
+				groups := l.variantsByProduct.prime(ctx, ids)
+				if groups == nil {
+					return // an error: the resolvers' own loads report it
+				}
+				for _, group := range groups {
 					vs = append(vs, group...)
+				}
+				if selected["priceRange"] {
+					ranges := map[commerce.ID]*catalog.PriceRange{}
+					for _, r := range catalog.PriceRanges(vs) {
+						ranges[r.ProductID] = &r
+					}
+					for _, id := range ids {
+						l.priceRangeByProduct.Prime(id, ranges[id])
+					}
 				}
 				l.primeVariantFields(ctx, vs, wants)
 				l.variantFieldsPrimed.Store(true)
@@ -154,27 +182,25 @@ func (l *loaders) prefetchProducts(ctx context.Context, ps []catalog.Product) {
 	wg.Wait()
 }
 
-// prefetchVariantFields primes the prices and stock of the variants a
-// Product.variants resolver returns (product pages), unless a listing did.
+// prefetchVariantFields primes the stock of the variants a
+// Product.variants resolver returns, unless a prefetch did.
 func (l *loaders) prefetchVariantFields(ctx context.Context, vs []catalog.Variant) {
 	if !l.variantFieldsPrimed.Load() {
 		l.primeVariantFields(ctx, vs, variantWants(graphql.CollectFieldsCtx(ctx, nil)))
 	}
 }
 
+// primeVariantFields primes what the selected fields of variants need
+// beyond the variants' own read (which brings their prices): their stock.
 func (l *loaders) primeVariantFields(ctx context.Context, vs []catalog.Variant, wants uint32) {
+	if wants&wantStock == 0 || len(vs) == 0 {
+		return
+	}
 	ids := make([]commerce.ID, len(vs))
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	var wg sync.WaitGroup
-	if wants&wantPrice != 0 {
-		wg.Go(func() { l.priceByVariant.prime(ctx, ids) })
-	}
-	if wants&wantStock != 0 {
-		wg.Go(func() { l.stockByVariant.prime(ctx, ids) })
-	}
-	wg.Wait()
+	l.stockByVariant.prime(ctx, ids)
 }
 
 func variantWants(fields []graphql.CollectedField) uint32 {

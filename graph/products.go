@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
 	"github.com/omnicanal/omnicanal/commerce/channel"
@@ -85,6 +87,35 @@ func (r *Resolver) productConnection(ctx context.Context, f catalog.ProductFilte
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
 	}
 	return conn, nil
+}
+
+// withPrice returns v with its price in the channel's currency, for the
+// resolvers that hand one variant to GraphQL (a scan, a cart line): the
+// variants of products come priced from their loader, and
+// ProductVariant.price is a plain field, not a resolver. known, when in
+// the channel's currency, saves the lookup; otherwise the price is loaded
+// only if the query selects it. A failed lookup leaves the (nullable)
+// price null and reports the error, as a price resolver would: the variant
+// itself was found.
+func withPrice(ctx context.Context, v catalog.Variant, known *catalog.Price) *catalog.Variant {
+	if v.Price != nil {
+		return &v
+	}
+	ch := channel.FromContext(ctx)
+	p := known
+	if p != nil && (ch == nil || p.Price.Currency != ch.Currency) {
+		p = nil
+	}
+	if p == nil && variantWants(graphql.CollectFieldsCtx(ctx, nil))&wantPrice != 0 {
+		var err error
+		if p, err = loadersFrom(ctx).priceByVariant.Load(ctx, v.ID); err != nil {
+			graphql.AddError(ctx, err)
+		}
+	}
+	if p != nil {
+		v.Price, v.CompareAtPrice = &p.Price, p.CompareAt
+	}
+	return &v
 }
 
 // nilIfNotFound turns NOT_FOUND into the schema's null for lookups whose

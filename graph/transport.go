@@ -185,9 +185,10 @@ func writeError(w http.ResponseWriter, media string, status int, code, msg strin
 }
 
 func writeResponse(w http.ResponseWriter, media string, status int, resp *graphql.Response) {
-	if resp.Data != nil && len(resp.Errors) == 0 && resp.Extensions == nil && resp.Label == "" && resp.Path == nil && resp.HasNext == nil {
+	if resp.Data != nil && len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil {
 		// The common case: gqlgen has written the data as JSON already;
-		// marshalling it again would only re-validate and copy it.
+		// marshalling it again would only re-validate and copy it. (gqlgen
+		// hands an empty, non-nil Extensions map when none was set.)
 		w.Header().Set("Content-Type", media+"; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,7 +23,9 @@ func benchSeed(ctx context.Context, pool *pgxpool.Pool) error {
 // BenchmarkListingQueries measures the service calls behind one storefront
 // listing of 20 products (what graph's BenchmarkProductListing runs through
 // its dataloaders): the page, its variants, their prices and the products'
-// price ranges, each alone and then in sequence ("all"). Against
+// price ranges, each alone, then the listing as the loaders read it ("all":
+// the page, then the variants with their prices) and as they read it
+// before ("all-separate": variants, prices, ranges). Against
 // BenchmarkProductListing, it tells how much of a listing is the database
 // and its driver, and how much is GraphQL. docs/performance.md records the
 // figures.
@@ -82,9 +85,33 @@ func BenchmarkListingQueries(b *testing.B) {
 		_, err := svc.FindPriceRangesByProductIDs(ctx, productIDs, cur)
 		return err
 	})
-	// The whole listing, step after step as the loaders run it (variants
-	// and price ranges are concurrent there; here they add up).
+	run("FindVariantsWithPrices", func() error {
+		_, err := svc.FindVariantsWithPrices(ctx, productIDs, cur)
+		return err
+	})
+	// The whole listing as the loaders run it: the page, then its variants
+	// with their prices, the price ranges derived from them.
 	run("all", func() error {
+		page, err := svc.FindProducts(ctx, filter)
+		if err != nil {
+			return err
+		}
+		ids := make([]commerce.ID, len(page.Products))
+		for i, p := range page.Products {
+			ids[i] = p.ID
+		}
+		vs, err := svc.FindVariantsWithPrices(ctx, ids, cur)
+		if err != nil {
+			return err
+		}
+		if len(catalog.PriceRanges(vs)) != len(ids) {
+			return fmt.Errorf("a product of the page has no price range")
+		}
+		return nil
+	})
+	// The same, the way the listing read it before FindVariantsWithPrices:
+	// variants, their prices and the price ranges in three statements.
+	run("all-separate", func() error {
 		page, err := svc.FindProducts(ctx, filter)
 		if err != nil {
 			return err

@@ -49,6 +49,14 @@ type Variant struct {
 	Options     []OptionValue `db:"options"`
 	WeightGrams *int          `db:"weight_grams"`
 	Position    int           `db:"position"`
+
+	// Price and CompareAtPrice are the variant's price in one currency and
+	// its former price there when it is on sale, filled by the reads that
+	// join prices in (FindVariantsWithPrices). They are nil when the
+	// variant has no price in that currency, and always nil from the reads
+	// that do not (FindVariantsByProductIDs, FindVariant).
+	Price          *commerce.Money `db:"-"`
+	CompareAtPrice *commerce.Money `db:"-"`
 }
 
 // OptionValue is one option of a variant, e.g. {Taille, 42}.
