@@ -88,16 +88,17 @@ type lineReq struct {
 // quantity raised. ifVersion, when given, makes the change conditional on
 // the cart's version (CONFLICT otherwise).
 func (s *Service) AddLines(ctx context.Context, id commerce.ID, token string, lines []LineInput, ifVersion *int) (*Cart, error) {
-	return s.change(ctx, "AddLines", id, token, ifVersion, func(tx pgx.Tx, acc access) error {
+	return s.changeInto(ctx, "AddLines", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, *Cart, error) {
 		ch, err := channel.Require(ctx)
 		if err != nil {
-			return err
+			return id, nil, err
 		}
 		reqs, err := addRequests(lines, "lines")
 		if err != nil {
-			return err
+			return id, nil, err
 		}
-		return addLines(ctx, tx, acc, id, ch, reqs, ifVersion, "lines")
+		c, err := addLines(ctx, tx, acc, id, ch, reqs, ifVersion, "lines", true)
+		return id, c, err
 	})
 }
 
@@ -131,8 +132,18 @@ func addRequests(lines []LineInput, field string) ([]lineReq, error) {
 	return reqs, errors.Join(errs...)
 }
 
-// addLines runs addSQL in tx and turns refused lines into errors.
-func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string) error {
+// genericPlans makes the rest of the transaction run its prepared
+// statements with their generic plan. Postgres otherwise plans addSQL anew
+// at every execution (it judges a plan for the actual arrays cheaper than
+// the generic one), which cost more than running it: ~0.8 ms of the ~1.2 ms
+// the statement took (docs/performance.md, issue 4).
+const genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
+
+// addLines runs addSQL in tx and turns refused lines into errors. With
+// readBack, it also reads the changed cart (unpriced) in the same round
+// trip, after the change and still under the cart's row lock, so that it
+// sees exactly the cart this change made; the cart is nil on a refusal.
+func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, readBack bool) (*Cart, error) {
 	variants, quantities, lineIDs := make([]commerce.ID, len(reqs)), make([]int, len(reqs)), make([]commerce.ID, len(reqs))
 	for i, r := range reqs {
 		variants[i], quantities[i], lineIDs[i] = r.id, r.quantity, commerce.NewID()
@@ -140,9 +151,21 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 	args := acc.args(id)
 	args["if_version"], args["channel"], args["max_quantity"] = ifVersion, ch.ID, MaxQuantity
 	args["variants"], args["quantities"], args["line_ids"] = variants, quantities, lineIDs
-	rows, err := tx.Query(ctx, addSQL, args)
+	batch := &pgx.Batch{}
+	batch.Queue(genericPlans)
+	batch.Queue(addSQL, args)
+	if readBack {
+		batch.Queue(readSQL, acc.args(id))
+	}
+	br := tx.SendBatch(ctx, batch)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
-		return err
+		rows.Close()
+		return nil, err
 	}
 	type outcome struct {
 		version            int
@@ -161,15 +184,16 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 		if err := rows.Scan(&o.version, &o.pickup, &o.ord, &o.variant, &o.sku, &o.sold, &o.priced, &o.available, &o.current,
 			&o.applied, &o.inserted, &o.linesSeen); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		outs = append(outs, o)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(outs) == 0 {
-		return errNoBump
+		return nil, errNoBump
 	}
 	var errs []error
 	inserted := 0
@@ -196,7 +220,15 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 	if len(errs) == 0 && outs[0].linesSeen+inserted > MaxLines {
 		errs = append(errs, commerce.InvalidInput(field, "a cart holds at most %d lines", MaxLines))
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 || !readBack {
+		return nil, errors.Join(errs...)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return scanCart(rows)
 }
 
 // origin is where distances to other stores are measured from: the pickup
@@ -330,22 +362,34 @@ var errNoBump = errors.New("cart: no cart changed")
 // user errors, nothing is written and the cart is returned as it is now,
 // with them.
 func (s *Service) change(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) error) (*Cart, error) {
-	return s.changeInto(ctx, op, id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, error) {
-		return id, fn(tx, acc)
+	return s.changeInto(ctx, op, id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, *Cart, error) {
+		return id, nil, fn(tx, acc)
 	})
 }
 
 // changeInto is change for a mutation whose result may be another cart
 // than the one it was given (a guest cart merged into the customer's): fn
 // returns the cart to read afterwards. On a refusal the given cart is read.
-func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) (commerce.ID, error)) (*Cart, error) {
+// fn may also return that cart already read in its transaction (unpriced,
+// with the request's access): it is then priced, not read again.
+func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) (commerce.ID, *Cart, error)) (*Cart, error) {
 	acc := accessFor(ctx, token)
 	result := id
+	var fresh *Cart
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		result, err = fn(tx, acc)
+		result, fresh, err = fn(tx, acc)
 		return err
 	})
+	if err == nil && fresh != nil {
+		if err := s.complete(ctx, s.pool, fresh); err != nil {
+			return nil, fmt.Errorf("cart.%s: %w", op, err)
+		}
+		if err := s.price(ctx, fresh); err != nil {
+			return nil, fmt.Errorf("cart.%s: %w", op, err)
+		}
+		return fresh, nil
+	}
 	// Outbox events for cart changes, when a consumer needs them, go at
 	// the end of fn's transaction: outbox.Enqueue(ctx, tx, queue, id).
 	if err != nil && !errors.Is(err, errNoBump) && !isUserError(err) {
@@ -586,17 +630,17 @@ func (s *Service) SetBuyerIdentity(ctx context.Context, id commerce.ID, token st
 	}
 	var c *Cart
 	for attempt := 1; ; attempt++ {
-		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, error) {
+		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, *Cart, error) {
 			target, err := lockForAttach(ctx, tx, id, customer)
 			if err != nil {
-				return id, err
+				return id, nil, err
 			}
 			if target == nil {
 				args := acc.args(id)
 				args["if_version"] = ifVersion
-				return id, bumpOnly(ctx, tx, attachSQL, args)
+				return id, nil, bumpOnly(ctx, tx, attachSQL, args)
 			}
-			return *target, merge(ctx, tx, acc, id, *target, ch, ifVersion)
+			return *target, nil, merge(ctx, tx, acc, id, *target, ch, ifVersion)
 		})
 		// The customer made a cart on another device after the lock's
 		// snapshot, so the attach met it at the unique index: look again,
