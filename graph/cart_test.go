@@ -610,8 +610,10 @@ func (c *batchCountingTracer) TraceBatchQuery(ctx context.Context, conn *pgx.Con
 func (c *batchCountingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // cartLinesAdd runs a handful of SQL statements, however big the cart:
-// BEGIN, the plan setting, the change, the read of the changed cart, and
-// COMMIT (the middle three pipelined in one round trip).
+// BEGIN, the plan setting, the change and the read of the changed cart
+// (those four in one round trip), COMMIT, and here one more: each add
+// brings a variant the cart service has not seen yet, whose catalog data
+// it reads once (then keeps, see commerce/cart/catalog.go).
 func TestCartLinesAddStatementCount(t *testing.T) {
 	url := commercetest.URL(t, commercetest.WithSeed("demo", seedDemo))
 	cfg, err := pgxpool.ParseConfig(url)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
@@ -39,8 +40,10 @@ func stockAt(variant string) string {
 }
 
 // soldHere is whether the variant's product is active and published on the
-// request's channel.
-const soldHere = `(p.status = 'active' AND EXISTS (SELECT 1 FROM product_publications pub
+// request's channel (NULL for no). A scalar subquery on the publication's
+// key rather than EXISTS: for EXISTS the generic plan (see genericPlans)
+// hashes every publication of the channel at each call.
+const soldHere = `(p.status = 'active' AND (SELECT true FROM product_publications pub
 		WHERE pub.product_id = p.id AND pub.channel_id = @channel))`
 
 // addSQL adds lines, one row out per input line. A new variant is
@@ -88,7 +91,7 @@ type lineReq struct {
 // quantity raised. ifVersion, when given, makes the change conditional on
 // the cart's version (CONFLICT otherwise).
 func (s *Service) AddLines(ctx context.Context, id commerce.ID, token string, lines []LineInput, ifVersion *int) (*Cart, error) {
-	return s.changeInto(ctx, "AddLines", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, *Cart, error) {
+	return s.changeInto(ctx, "AddLines", id, token, ifVersion, func(acc access) (commerce.ID, *Cart, error) {
 		ch, err := channel.Require(ctx)
 		if err != nil {
 			return id, nil, err
@@ -97,7 +100,11 @@ func (s *Service) AddLines(ctx context.Context, id commerce.ID, token string, li
 		if err != nil {
 			return id, nil, err
 		}
-		c, err := addLines(ctx, tx, acc, id, ch, reqs, ifVersion, "lines", true)
+		var c *Cart
+		err = s.pipelinedTx(ctx, func(conn *pgxpool.Conn) error {
+			c, err = addLines(ctx, conn, acc, id, ch, reqs, ifVersion, "lines", true)
+			return err
+		})
 		return id, c, err
 	})
 }
@@ -139,11 +146,18 @@ func addRequests(lines []LineInput, field string) ([]lineReq, error) {
 // the statement took (docs/performance.md, issue 4).
 const genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
 
-// addLines runs addSQL in tx and turns refused lines into errors. With
-// readBack, it also reads the changed cart (unpriced) in the same round
-// trip, after the change and still under the cart's row lock, so that it
-// sees exactly the cart this change made; the cart is nil on a refusal.
-func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, readBack bool) (*Cart, error) {
+// batchSender is a transaction, or a connection of the pool.
+type batchSender interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}
+
+// addLines runs addSQL in q and turns refused lines into errors. With
+// readBack, q is a connection outside a transaction (see pipelinedTx): the
+// round trip that begins the transaction and makes the change also reads
+// the changed cart (unpriced), after the change and under the cart's row
+// lock, so that it is exactly the cart this change made. The cart is nil
+// on a refusal. Without readBack, q is the caller's transaction.
+func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, readBack bool) (*Cart, error) {
 	variants, quantities, lineIDs := make([]commerce.ID, len(reqs)), make([]int, len(reqs)), make([]commerce.ID, len(reqs))
 	for i, r := range reqs {
 		variants[i], quantities[i], lineIDs[i] = r.id, r.quantity, commerce.NewID()
@@ -152,13 +166,21 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 	args["if_version"], args["channel"], args["max_quantity"] = ifVersion, ch.ID, MaxQuantity
 	args["variants"], args["quantities"], args["line_ids"] = variants, quantities, lineIDs
 	batch := &pgx.Batch{}
+	if readBack {
+		batch.Queue("BEGIN")
+	}
 	batch.Queue(genericPlans)
 	batch.Queue(addSQL, args)
 	if readBack {
 		batch.Queue(readSQL, acc.args(id))
 	}
-	br := tx.SendBatch(ctx, batch)
+	br := q.SendBatch(ctx, batch)
 	defer br.Close()
+	if readBack {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := br.Exec(); err != nil {
 		return nil, err
 	}
@@ -362,25 +384,20 @@ var errNoBump = errors.New("cart: no cart changed")
 // user errors, nothing is written and the cart is returned as it is now,
 // with them.
 func (s *Service) change(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) error) (*Cart, error) {
-	return s.changeInto(ctx, op, id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, *Cart, error) {
-		return id, nil, fn(tx, acc)
+	return s.changeInto(ctx, op, id, token, ifVersion, func(acc access) (commerce.ID, *Cart, error) {
+		return id, nil, s.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, acc) })
 	})
 }
 
 // changeInto is change for a mutation whose result may be another cart
-// than the one it was given (a guest cart merged into the customer's): fn
-// returns the cart to read afterwards. On a refusal the given cart is read.
-// fn may also return that cart already read in its transaction (unpriced,
-// with the request's access): it is then priced, not read again.
-func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) (commerce.ID, *Cart, error)) (*Cart, error) {
+// than the one it was given (a guest cart merged into the customer's):
+// run makes the change in its own transaction (with retries) and returns
+// the cart to read afterwards. On a refusal the given cart is read. run may
+// also return that cart already read in its transaction (unpriced, with
+// the request's access): it is then priced, not read again.
+func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, run func(access) (commerce.ID, *Cart, error)) (*Cart, error) {
 	acc := accessFor(ctx, token)
-	result := id
-	var fresh *Cart
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		result, fresh, err = fn(tx, acc)
-		return err
-	})
+	result, fresh, err := run(acc)
 	if err == nil && fresh != nil {
 		if err := s.complete(ctx, s.pool, fresh); err != nil {
 			return nil, fmt.Errorf("cart.%s: %w", op, err)
@@ -630,17 +647,23 @@ func (s *Service) SetBuyerIdentity(ctx context.Context, id commerce.ID, token st
 	}
 	var c *Cart
 	for attempt := 1; ; attempt++ {
-		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, *Cart, error) {
-			target, err := lockForAttach(ctx, tx, id, customer)
-			if err != nil {
-				return id, nil, err
-			}
-			if target == nil {
-				args := acc.args(id)
-				args["if_version"] = ifVersion
-				return id, nil, bumpOnly(ctx, tx, attachSQL, args)
-			}
-			return *target, nil, merge(ctx, tx, acc, id, *target, ch, ifVersion)
+		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(acc access) (commerce.ID, *Cart, error) {
+			var result commerce.ID
+			err := s.inTx(ctx, func(tx pgx.Tx) error {
+				result = id
+				target, err := lockForAttach(ctx, tx, id, customer)
+				if err != nil {
+					return err
+				}
+				if target == nil {
+					args := acc.args(id)
+					args["if_version"] = ifVersion
+					return bumpOnly(ctx, tx, attachSQL, args)
+				}
+				result = *target
+				return merge(ctx, tx, acc, id, *target, ch, ifVersion)
+			})
+			return result, nil, err
 		})
 		// The customer made a cart on another device after the lock's
 		// snapshot, so the attach met it at the unique index: look again,
