@@ -170,9 +170,12 @@ const readSQL = `SELECT c.id, c.version, c.status, c.currency_code, c.customer_i
 	WHERE ` + reach + `
 	ORDER BY l.id`
 
+// readStmt is readSQL with positional arguments, for the hot path.
+var readStmt = toPositional(readSQL)
+
 // read reads a cart without pricing it, its lines without their catalog side.
 func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart, error) {
-	rows, err := q.Query(ctx, readSQL, acc.args(id))
+	rows, err := q.Query(ctx, readStmt.sql, readStmt.args(acc.args(id))...)
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,9 @@ var addSQL = `WITH input AS (
 	FROM bumped b CROSS JOIN checked k LEFT JOIN added a ON a.variant_id = k.variant_id
 	ORDER BY k.ord`
 
+// addStmt is addSQL with positional arguments, for the hot path.
+var addStmt = toPositional(addSQL)
+
 // lineReq is one line of a request, with the index it had in the input.
 type lineReq struct {
 	id       commerce.ID // the variant (add) or the line (update)
@@ -170,9 +173,9 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 		batch.Queue("BEGIN")
 	}
 	batch.Queue(genericPlans)
-	batch.Queue(addSQL, args)
+	batch.Queue(addStmt.sql, addStmt.args(args)...)
 	if readBack {
-		batch.Queue(readSQL, acc.args(id))
+		batch.Queue(readStmt.sql, readStmt.args(acc.args(id))...)
 	}
 	br := q.SendBatch(ctx, batch)
 	defer br.Close()
