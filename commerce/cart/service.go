@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
@@ -186,47 +187,42 @@ func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart,
 // catalog side of its lines, and closes them.
 func scanCart(rows pgx.Rows) (*Cart, error) {
 	defer rows.Close()
-	var c *Cart
+	var (
+		c *Cart
+		// Scanned into again at every row, without allocating: the cart's
+		// columns repeat on every row, and the line's are NULL for an
+		// empty cart.
+		cart                         Cart
+		version                      int
+		status, currency             string
+		codes                        []string
+		customerID, pickupID, merged pgtype.UUID
+		lineID, chID, vID            pgtype.UUID
+		quantity                     pgtype.Int4
+		lineCreated, lineUpdated     pgtype.Timestamptz
+		amount, compareAt            pgtype.Int8
+		targets                      = []any{&cart.ID, &version, &status, &currency, &customerID, &pickupID,
+			&codes, &cart.CreatedChannelID, &cart.CreatedAt, &cart.UpdatedAt, &merged,
+			&lineID, &quantity, &lineCreated, &lineUpdated, &chID, &vID, &amount, &compareAt}
+	)
 	for rows.Next() {
-		var (
-			cart  Cart
-			codes []string
-			// Line columns are NULL for an empty cart.
-			lineID                   *commerce.ID
-			quantity                 *int
-			lineCreated, lineUpdated *time.Time
-			chID, vID                *commerce.ID
-			amount, compareAt        *int64
-			currency, status         string
-			customerID, pickupID     *commerce.ID
-			mergedInto               *commerce.ID
-			createdChannel           commerce.ID
-			created, updated         time.Time
-			version                  int
-		)
-		if err := rows.Scan(&cart.ID, &version, &status, &currency, &customerID, &pickupID,
-			&codes, &createdChannel, &created, &updated, &mergedInto,
-			&lineID, &quantity, &lineCreated, &lineUpdated, &chID, &vID,
-			&amount, &compareAt); err != nil {
+		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		if c == nil {
-			cart.Version, cart.Status, cart.Currency = version, Status(status), commerce.Currency(currency)
-			cart.CustomerID, cart.PickupLocationID, cart.CreatedChannelID = customerID, pickupID, createdChannel
-			cart.CreatedAt, cart.UpdatedAt = created, updated
-			cart.MergedIntoID = mergedInto
-			cart.codes = codes
-			c = &cart
+			c = &Cart{ID: cart.ID, Version: version, Status: Status(status), Currency: commerce.Currency(currency),
+				CustomerID: optionalID(customerID), PickupLocationID: optionalID(pickupID), CreatedChannelID: cart.CreatedChannelID,
+				MergedIntoID: optionalID(merged), CreatedAt: cart.CreatedAt, UpdatedAt: cart.UpdatedAt, codes: codes}
 		}
-		if lineID == nil {
+		if !lineID.Valid {
 			continue
 		}
-		l := Line{ID: *lineID, Quantity: *quantity, CreatedAt: *lineCreated, UpdatedAt: *lineUpdated,
-			AddedBy: channel.Channel{ID: *chID}, Variant: catalog.Variant{ID: *vID}}
-		if amount != nil {
-			l.Price = &catalog.Price{VariantID: *vID, Price: commerce.Money{Amount: *amount, Currency: c.Currency}}
-			if compareAt != nil {
-				l.Price.CompareAt = &commerce.Money{Amount: *compareAt, Currency: c.Currency}
+		l := Line{ID: lineID.Bytes, Quantity: int(quantity.Int32), CreatedAt: lineCreated.Time, UpdatedAt: lineUpdated.Time,
+			AddedBy: channel.Channel{ID: chID.Bytes}, Variant: catalog.Variant{ID: vID.Bytes}}
+		if amount.Valid {
+			l.Price = &catalog.Price{VariantID: vID.Bytes, Price: commerce.Money{Amount: amount.Int64, Currency: c.Currency}}
+			if compareAt.Valid {
+				l.Price.CompareAt = &commerce.Money{Amount: compareAt.Int64, Currency: c.Currency}
 			}
 		}
 		c.Lines = append(c.Lines, l)
@@ -238,6 +234,15 @@ func scanCart(rows pgx.Rows) (*Cart, error) {
 		return nil, commerce.NotFound("cart not found")
 	}
 	return c, nil
+}
+
+// optionalID is a nullable uuid column as an optional id.
+func optionalID(u pgtype.UUID) *commerce.ID {
+	if !u.Valid {
+		return nil
+	}
+	id := commerce.ID(u.Bytes)
+	return &id
 }
 
 // price fills the cart's cost from current prices and offers.
