@@ -76,7 +76,7 @@ var addSQL = `WITH input AS (
 	)
 	SELECT b.version, b.pickup_location_id, k.ord, k.variant_id, k.sku, k.sold, k.priced, k.available, k.current,
 		a.quantity IS NOT NULL, coalesce(a.inserted, false),
-		(SELECT count(*) FROM cart_lines x WHERE x.cart_id = b.id)::int
+		CASE WHEN (SELECT bool_or(k.current = 0) FROM checked k) THEN (SELECT count(*) FROM cart_lines x WHERE x.cart_id = b.id)::int END
 	FROM bumped b CROSS JOIN checked k LEFT JOIN added a ON a.variant_id = k.variant_id
 	ORDER BY k.ord`
 
@@ -201,7 +201,7 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 		sold, priced       bool
 		available, current int
 		applied, inserted  bool
-		linesSeen          int
+		linesSeen          *int // the cart's lines, counted only when the add may insert one
 	}
 	var outs []outcome
 	for rows.Next() {
@@ -241,8 +241,10 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 		}
 	}
 	// The count is the statement's snapshot, which does not see its own
-	// inserts (nor, in a race, a concurrent add's): see MaxLines.
-	if len(errs) == 0 && outs[0].linesSeen+inserted > MaxLines {
+	// inserts (nor, in a race, a concurrent add's): see MaxLines. It is
+	// made only when the snapshot lacks one of the variants; an insert
+	// without it replaces a line removed meanwhile, and adds none.
+	if n := outs[0].linesSeen; len(errs) == 0 && inserted > 0 && n != nil && *n+inserted > MaxLines {
 		errs = append(errs, commerce.InvalidInput(field, "a cart holds at most %d lines", MaxLines))
 	}
 	if len(errs) > 0 || !readBack {
