@@ -543,3 +543,53 @@ func TestAddBeyondMaxLines(t *testing.T) {
 		}
 	}
 }
+
+// The catalog side of lines (titles, categories, collections…) is kept in
+// memory until PurgeCatalog, which cmd/omnicanal calls at every catalog
+// change, or until its TTL; prices are read with every cart.
+func TestCatalogDataOfLines(t *testing.T) {
+	e := newEnv(t, nil)
+	web := e.on(t, demo.KeyWebEU)
+	v := stocked(t, 1, 5)[0]
+	c, token, err := e.svc.CreateCart(web, cart.CreateInput{Lines: []cart.LineInput{{VariantID: v, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Lines[0]
+	if before.Product.Title == "" || before.Variant.SKU == "" || before.Price == nil {
+		t.Fatalf("line without its catalog data: %+v", before)
+	}
+	if _, err := e.pool.Exec(t.Context(), `UPDATE products SET title = 'Renamed' WHERE id = $1`, before.Product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(t.Context(), `UPDATE variant_prices SET amount = amount + 100 WHERE variant_id = $1 AND currency_code = 'EUR'`, v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.svc.FindCart(web, c.ID, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := got.Lines[0]; l.Product.Title != before.Product.Title || l.Price.Price.Amount != before.Price.Price.Amount+100 {
+		t.Fatalf("before a purge: title %q, price %d; want the kept title %q and the current price %d",
+			l.Product.Title, l.Price.Price.Amount, before.Product.Title, before.Price.Price.Amount+100)
+	}
+	e.svc.PurgeCatalog()
+	if got, err = e.svc.FindCart(web, c.ID, token); err != nil || got.Lines[0].Product.Title != "Renamed" {
+		t.Fatalf("after a purge: %v, title %q", err, got.Lines[0].Product.Title)
+	}
+
+	// Without a TTL nothing is kept.
+	svc := cart.NewService(e.pool, nil, cart.WithCatalogTTL(0))
+	if _, err := e.pool.Exec(t.Context(), `UPDATE products SET title = 'Renamed again' WHERE id = $1`, before.Product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = svc.FindCart(web, c.ID, token); err != nil || got.Lines[0].Product.Title != "Renamed again" {
+		t.Fatalf("without a TTL: %v, title %q", err, got.Lines[0].Product.Title)
+	}
+	if _, err := e.pool.Exec(t.Context(), `UPDATE products SET title = 'Renamed a third time' WHERE id = $1`, before.Product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = svc.FindCart(web, c.ID, token); err != nil || got.Lines[0].Product.Title != "Renamed a third time" {
+		t.Fatalf("without a TTL, read again: %v, title %q", err, got.Lines[0].Product.Title)
+	}
+}
