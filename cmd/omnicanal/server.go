@@ -103,11 +103,15 @@ func newSearchEngine(cfg Config, pool *pgxpool.Pool) search.Engine {
 // instance runs one; the outbox keeps them off each other's products.
 func (a *app) indexWorker(pool *pgxpool.Pool, log *slog.Logger) *outbox.Worker {
 	w := &outbox.Worker{Queue: outbox.Search, Handle: a.Indexer.Index, Outbox: a.Outbox, Pool: pool, Logger: log}
-	if a.Cache != nil {
-		// Every catalog, price, stock or publication change queues a search
-		// update in its transaction, and the queue's NOTIFY reaches every
-		// instance at commit: the moment cached answers go stale.
-		w.Notified = a.Cache.Purge
+	// Every catalog, price, stock or publication change queues a search
+	// update in its transaction, and the queue's NOTIFY reaches every
+	// instance at commit: the moment cached answers, and the catalog data
+	// carts keep for their lines, go stale.
+	w.Notified = func() {
+		if a.Cache != nil {
+			a.Cache.Purge()
+		}
+		a.Carts.PurgeCatalog()
 	}
 	return w
 }

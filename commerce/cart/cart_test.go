@@ -505,3 +505,91 @@ func TestIssueToken(t *testing.T) {
 		t.Errorf("an expired token: %v", err)
 	}
 }
+
+// A cart holds at most MaxLines lines: an add that would make one more is
+// refused and changes nothing, while raising a line of a full cart works.
+func TestAddBeyondMaxLines(t *testing.T) {
+	e := newEnv(t, nil)
+	web := e.on(t, demo.KeyWebEU)
+	vs := stocked(t, 2, 5)
+	c, token, err := e.svc.CreateCart(web, cart.CreateInput{Lines: []cart.LineInput{{VariantID: vs[0], Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the cart up with other variants, whatever they are.
+	tag, err := e.pool.Exec(t.Context(), `INSERT INTO cart_lines (cart_id, id, variant_id, quantity, channel_id, updated_channel_id)
+		SELECT $1, gen_random_uuid(), v.id, 1, c.created_channel_id, c.created_channel_id
+		FROM variants v CROSS JOIN carts c WHERE c.id = $1 AND v.id <> ALL($2) ORDER BY v.id LIMIT $3`,
+		c.ID, []commerce.ID{vs[0], vs[1]}, cart.MaxLines-1)
+	if err != nil || tag.RowsAffected() != cart.MaxLines-1 {
+		t.Fatalf("filling the cart: %v, %d lines", err, tag.RowsAffected())
+	}
+	full, err := e.svc.FindCart(web, c.ID, token)
+	if err != nil || len(full.Lines) != cart.MaxLines {
+		t.Fatalf("full cart: %v, %d lines", err, len(full.Lines))
+	}
+
+	got, err := e.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: vs[1], Quantity: 1}}, nil)
+	if code(err) != commerce.ErrInvalidInput || got == nil || got.Version != full.Version || len(got.Lines) != cart.MaxLines {
+		t.Fatalf("adding a line to a full cart: %v; want INVALID_INPUT and the cart unchanged at version %d", err, full.Version)
+	}
+	got, err = e.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: vs[0], Quantity: 1}}, nil)
+	if err != nil || got.Version != full.Version+1 || len(got.Lines) != cart.MaxLines {
+		t.Fatalf("raising a line of a full cart: %v", err)
+	}
+	for _, l := range got.Lines {
+		if l.Variant.ID == vs[0] && l.Quantity != 2 {
+			t.Fatalf("the raised line holds %d units, want 2", l.Quantity)
+		}
+	}
+}
+
+// The catalog side of lines (titles, categories, collections…) is kept in
+// memory until PurgeCatalog, which cmd/omnicanal calls at every catalog
+// change, or until its TTL; prices are read with every cart.
+func TestCatalogDataOfLines(t *testing.T) {
+	e := newEnv(t, nil)
+	web := e.on(t, demo.KeyWebEU)
+	v := stocked(t, 1, 5)[0]
+	c, token, err := e.svc.CreateCart(web, cart.CreateInput{Lines: []cart.LineInput{{VariantID: v, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Lines[0]
+	if before.Product.Title == "" || before.Variant.SKU == "" || before.Price == nil {
+		t.Fatalf("line without its catalog data: %+v", before)
+	}
+	if _, err := e.pool.Exec(t.Context(), `UPDATE products SET title = 'Renamed' WHERE id = $1`, before.Product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(t.Context(), `UPDATE variant_prices SET amount = amount + 100 WHERE variant_id = $1 AND currency_code = 'EUR'`, v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.svc.FindCart(web, c.ID, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := got.Lines[0]; l.Product.Title != before.Product.Title || l.Price.Price.Amount != before.Price.Price.Amount+100 {
+		t.Fatalf("before a purge: title %q, price %d; want the kept title %q and the current price %d",
+			l.Product.Title, l.Price.Price.Amount, before.Product.Title, before.Price.Price.Amount+100)
+	}
+	e.svc.PurgeCatalog()
+	if got, err = e.svc.FindCart(web, c.ID, token); err != nil || got.Lines[0].Product.Title != "Renamed" {
+		t.Fatalf("after a purge: %v, title %q", err, got.Lines[0].Product.Title)
+	}
+
+	// Without a TTL nothing is kept.
+	svc := cart.NewService(e.pool, nil, cart.WithCatalogTTL(0))
+	if _, err := e.pool.Exec(t.Context(), `UPDATE products SET title = 'Renamed again' WHERE id = $1`, before.Product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = svc.FindCart(web, c.ID, token); err != nil || got.Lines[0].Product.Title != "Renamed again" {
+		t.Fatalf("without a TTL: %v, title %q", err, got.Lines[0].Product.Title)
+	}
+	if _, err := e.pool.Exec(t.Context(), `UPDATE products SET title = 'Renamed a third time' WHERE id = $1`, before.Product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = svc.FindCart(web, c.ID, token); err != nil || got.Lines[0].Product.Title != "Renamed a third time" {
+		t.Fatalf("without a TTL, read again: %v, title %q", err, got.Lines[0].Product.Title)
+	}
+}

@@ -135,7 +135,8 @@ func (s *Service) create(ctx context.Context, tx pgx.Tx, ch *channel.Channel, re
 	if len(reqs) == 0 {
 		return nil
 	}
-	return addLines(ctx, tx, *acc, *cartID, ch, reqs, nil, "lines")
+	_, err := addLines(ctx, tx, *acc, *cartID, ch, reqs, nil, "lines", false)
+	return err
 }
 
 // claimKey records an idempotency key for the cart about to be made in

@@ -29,7 +29,9 @@
 // compare-and-set version (ifVersion, a CONFLICT when the cart moved), before
 // it touches any line. That row lock orders all writers of one cart, so they
 // never deadlock, and a cartLinesAdd is one such statement (with its line
-// upsert) between BEGIN and COMMIT, then one read. Lines
+// upsert) between BEGIN and COMMIT, followed, still under the lock, by the
+// read of the changed cart: BEGIN, the change and the read go to Postgres
+// in one round trip, COMMIT in a second (pipelinedTx). Lines
 // change with atomic SQL, never read-modify-write: adding a variant already
 // in the cart is INSERT … ON CONFLICT (cart_id, variant_id) DO UPDATE SET
 // quantity = quantity + added, so 100 concurrent adds of one unit give
@@ -37,7 +39,9 @@
 // quantity (stock) are evaluated by Postgres on the latest row version, in
 // the statement that changes it.
 //
-// Every mutation returns the fresh cart, read and priced after commit. When
+// Every mutation returns the fresh cart, read after its change (in its
+// transaction for cartLinesAdd, after commit for the others) and priced
+// after commit. When
 // a mutation is refused for a reason the client can act on (INVALID_INPUT,
 // CONFLICT, OUT_OF_STOCK, a NOT_FOUND line), nothing is written and the cart
 // is returned as it is now, with the error.
@@ -82,6 +86,12 @@
 // offer on "Chaussures" covers running shoes), and its collections. A line
 // whose variant lost its price in the cart's currency is shown without a
 // cost and left out of the totals; checkout refuses it.
+//
+// Prices come from the database at every read. The catalog side of a line
+// (variant, product, categories with their ancestors, collections, the
+// channel that added it) comes from a per-process cache, purged at every
+// catalog change by [Service.PurgeCatalog] and bounded by a TTL
+// ([DefaultCatalogTTL], [WithCatalogTTL]): see catalog.go.
 //
 // Limits: a cart holds at most [MaxLines] lines (checked against the lines
 // the change's statement sees, so a burst of concurrent adds of new

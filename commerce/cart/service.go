@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
@@ -26,6 +27,7 @@ type Service struct {
 	locations *location.Service
 	inventory *inventory.Service
 	limiter   *ratelimit.Limiter
+	catalog   *catalogCache
 	// hub delivers change notifications to Watch; nil refuses Watch.
 	hub *Hub
 	// Handoff codes: how long one lives, and how many wrong codes a
@@ -33,6 +35,7 @@ type Service struct {
 	handoffTTL                  time.Duration
 	resumePerClient, resumeGlob ratelimit.Limit
 	now                         func() time.Time
+	catalogTTL                  time.Duration
 }
 
 // Option changes a default of the service.
@@ -53,15 +56,21 @@ func WithResumeLimits(perClient, global ratelimit.Limit) Option {
 // otherwise).
 func WithHandoffTTL(d time.Duration) Option { return func(s *Service) { s.handoffTTL = d } }
 
+// WithCatalogTTL sets how long the catalog data of lines may be served from
+// memory (DefaultCatalogTTL otherwise; see PurgeCatalog). 0 reads it for
+// every cart.
+func WithCatalogTTL(d time.Duration) Option { return func(s *Service) { s.catalogTTL = d } }
+
 // NewService returns a cart service over pool that prices carts with
 // offers (nil: no offers).
 func NewService(pool *pgxpool.Pool, offers Offers, opts ...Option) *Service {
 	s := &Service{pool: pool, offers: offers, locations: location.NewService(pool),
 		inventory: inventory.NewService(pool), limiter: ratelimit.New(pool), now: time.Now,
-		handoffTTL: DefaultHandoffTTL, resumePerClient: DefaultResumePerClient, resumeGlob: DefaultResumeGlobal}
+		handoffTTL: DefaultHandoffTTL, catalogTTL: DefaultCatalogTTL, resumePerClient: DefaultResumePerClient, resumeGlob: DefaultResumeGlobal}
 	for _, o := range opts {
 		o(s)
 	}
+	s.catalog = newCatalogCache(s.catalogTTL, s.now)
 	return s
 }
 
@@ -133,10 +142,14 @@ func (s *Service) unreachable(ctx context.Context, acc access, id commerce.ID, f
 	return e
 }
 
-// find reads and prices a cart in one statement (plus what Offers costs).
+// find reads and prices a cart in one statement (plus what Offers costs,
+// and the catalog data of lines the cache lacks).
 func (s *Service) find(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart, error) {
 	c, err := read(ctx, q, acc, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.complete(ctx, q, c); err != nil {
 		return nil, err
 	}
 	if err := s.price(ctx, c); err != nil {
@@ -145,106 +158,71 @@ func (s *Service) find(ctx context.Context, q db.Querier, acc access, id commerc
 	return c, nil
 }
 
-// readSQL reads a cart and its lines with everything pricing and display
-// need, in one statement: one row per line (one row with NULL line columns
-// for an empty cart).
+// readSQL reads a cart and its lines with what must be current (prices), in
+// one statement: one row per line (one row with NULL line columns for an
+// empty cart). The catalog side of the lines comes from complete.
 const readSQL = `SELECT c.id, c.version, c.status, c.currency_code, c.customer_id, c.pickup_location_id,
 		c.discount_codes, c.created_channel_id, c.created_at, c.updated_at, c.merged_into_id,
-		l.id, l.quantity, l.created_at, l.updated_at,
-		ch.id, ch.kind, ch.name, ch.currency_code, ch.location_id,
-		v.id, v.product_id, v.sku, v.barcode, v.title, v.options, v.weight_grams, v.position,
-		p.handle, p.title, p.description, p.brand, p.product_type, p.status, p.attributes,
-		p.version, p.created_at, p.updated_at,
-		vp.amount, vp.compare_at_amount,
-		ARRAY(WITH RECURSIVE up AS (
-				SELECT pc.category_id AS id FROM product_categories pc WHERE pc.product_id = p.id
-				UNION
-				SELECT cat.parent_id FROM categories cat JOIN up ON cat.id = up.id WHERE cat.parent_id IS NOT NULL)
-			SELECT id FROM up ORDER BY id),
-		ARRAY(SELECT cp.collection_id FROM collection_products cp WHERE cp.product_id = p.id ORDER BY 1)
+		l.id, l.quantity, l.created_at, l.updated_at, l.channel_id, l.variant_id,
+		vp.amount, vp.compare_at_amount
 	FROM carts c
 	LEFT JOIN cart_lines l ON l.cart_id = c.id
-	LEFT JOIN channels ch ON ch.id = l.channel_id
-	LEFT JOIN variants v ON v.id = l.variant_id
-	LEFT JOIN products p ON p.id = v.product_id
 	LEFT JOIN variant_prices vp ON vp.variant_id = l.variant_id AND vp.currency_code = c.currency_code
 	WHERE ` + reach + `
 	ORDER BY l.id`
 
-// read reads a cart without pricing it.
+// readStmt is readSQL with positional arguments, for the hot path.
+var readStmt = toPositional(readSQL)
+
+// read reads a cart without pricing it, its lines without their catalog side.
 func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart, error) {
-	rows, err := q.Query(ctx, readSQL, acc.args(id))
+	rows, err := q.Query(ctx, readStmt.sql, readStmt.args(acc.args(id))...)
 	if err != nil {
 		return nil, err
 	}
+	return scanCart(rows)
+}
+
+// scanCart reads the rows of readSQL into a cart, unpriced and without the
+// catalog side of its lines, and closes them.
+func scanCart(rows pgx.Rows) (*Cart, error) {
 	defer rows.Close()
-	var c *Cart
+	var (
+		c *Cart
+		// Scanned into again at every row, without allocating: the cart's
+		// columns repeat on every row, and the line's are NULL for an
+		// empty cart.
+		cart                         Cart
+		version                      int
+		status, currency             string
+		codes                        []string
+		customerID, pickupID, merged pgtype.UUID
+		lineID, chID, vID            pgtype.UUID
+		quantity                     pgtype.Int4
+		lineCreated, lineUpdated     pgtype.Timestamptz
+		amount, compareAt            pgtype.Int8
+		targets                      = []any{&cart.ID, &version, &status, &currency, &customerID, &pickupID,
+			&codes, &cart.CreatedChannelID, &cart.CreatedAt, &cart.UpdatedAt, &merged,
+			&lineID, &quantity, &lineCreated, &lineUpdated, &chID, &vID, &amount, &compareAt}
+	)
 	for rows.Next() {
-		var (
-			cart  Cart
-			codes []string
-			// Line columns are NULL for an empty cart.
-			lineID                     *commerce.ID
-			quantity                   *int
-			lineCreated, lineUpdated   *time.Time
-			chID                       *commerce.ID
-			chKind, chName, chCur      *string
-			chLocation                 *commerce.ID
-			vID, vProduct              *commerce.ID
-			sku, barcode, vTitle       *string
-			options                    []catalog.OptionValue
-			weight                     *int
-			position                   *int
-			handle, pTitle, desc       *string
-			brand, pType, pStatus      *string
-			attrs                      map[string]string
-			pVersion                   *int64
-			pCreated, pUpdated         *time.Time
-			amount, compareAt          *int64
-			categoryIDs, collectionIDs []commerce.ID
-			currency, status           string
-			customerID, pickupID       *commerce.ID
-			mergedInto                 *commerce.ID
-			createdChannel             commerce.ID
-			created, updated           time.Time
-			version                    int
-		)
-		if err := rows.Scan(&cart.ID, &version, &status, &currency, &customerID, &pickupID,
-			&codes, &createdChannel, &created, &updated, &mergedInto,
-			&lineID, &quantity, &lineCreated, &lineUpdated,
-			&chID, &chKind, &chName, &chCur, &chLocation,
-			&vID, &vProduct, &sku, &barcode, &vTitle, &options, &weight, &position,
-			&handle, &pTitle, &desc, &brand, &pType, &pStatus, &attrs,
-			&pVersion, &pCreated, &pUpdated,
-			&amount, &compareAt, &categoryIDs, &collectionIDs); err != nil {
+		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		if c == nil {
-			cart.Version, cart.Status, cart.Currency = version, Status(status), commerce.Currency(currency)
-			cart.CustomerID, cart.PickupLocationID, cart.CreatedChannelID = customerID, pickupID, createdChannel
-			cart.CreatedAt, cart.UpdatedAt = created, updated
-			cart.MergedIntoID = mergedInto
-			cart.codes = codes
-			c = &cart
+			c = &Cart{ID: cart.ID, Version: version, Status: Status(status), Currency: commerce.Currency(currency),
+				CustomerID: optionalID(customerID), PickupLocationID: optionalID(pickupID), CreatedChannelID: cart.CreatedChannelID,
+				MergedIntoID: optionalID(merged), CreatedAt: cart.CreatedAt, UpdatedAt: cart.UpdatedAt, codes: codes}
 		}
-		if lineID == nil {
+		if !lineID.Valid {
 			continue
 		}
-		l := Line{
-			ID: *lineID, Quantity: *quantity, CreatedAt: *lineCreated, UpdatedAt: *lineUpdated,
-			AddedBy: channel.Channel{ID: *chID, Kind: channel.Kind(*chKind), Name: *chName,
-				Currency: commerce.Currency(*chCur), LocationID: chLocation},
-			Variant: catalog.Variant{ID: *vID, ProductID: *vProduct, SKU: *sku, Barcode: *barcode, Title: *vTitle,
-				Options: options, WeightGrams: weight, Position: *position},
-			Product: catalog.Product{ID: *vProduct, Handle: *handle, Title: *pTitle, Description: *desc, Brand: *brand,
-				ProductType: *pType, Status: catalog.Status(*pStatus), Attributes: attrs, Version: *pVersion,
-				CreatedAt: *pCreated, UpdatedAt: *pUpdated},
-			categoryIDs: categoryIDs, collectionIDs: collectionIDs,
-		}
-		if amount != nil {
-			l.Price = &catalog.Price{VariantID: *vID, Price: commerce.Money{Amount: *amount, Currency: c.Currency}}
-			if compareAt != nil {
-				l.Price.CompareAt = &commerce.Money{Amount: *compareAt, Currency: c.Currency}
+		l := Line{ID: lineID.Bytes, Quantity: int(quantity.Int32), CreatedAt: lineCreated.Time, UpdatedAt: lineUpdated.Time,
+			AddedBy: channel.Channel{ID: chID.Bytes}, Variant: catalog.Variant{ID: vID.Bytes}}
+		if amount.Valid {
+			l.Price = &catalog.Price{VariantID: vID.Bytes, Price: commerce.Money{Amount: amount.Int64, Currency: c.Currency}}
+			if compareAt.Valid {
+				l.Price.CompareAt = &commerce.Money{Amount: compareAt.Int64, Currency: c.Currency}
 			}
 		}
 		c.Lines = append(c.Lines, l)
@@ -256,6 +234,15 @@ func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart,
 		return nil, commerce.NotFound("cart not found")
 	}
 	return c, nil
+}
+
+// optionalID is a nullable uuid column as an optional id.
+func optionalID(u pgtype.UUID) *commerce.ID {
+	if !u.Valid {
+		return nil
+	}
+	id := commerce.ID(u.Bytes)
+	return &id
 }
 
 // price fills the cart's cost from current prices and offers.

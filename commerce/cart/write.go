@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
@@ -38,8 +39,10 @@ func stockAt(variant string) string {
 }
 
 // soldHere is whether the variant's product is active and published on the
-// request's channel.
-const soldHere = `(p.status = 'active' AND EXISTS (SELECT 1 FROM product_publications pub
+// request's channel (NULL for no). A scalar subquery on the publication's
+// key rather than EXISTS: for EXISTS the generic plan (see genericPlans)
+// hashes every publication of the channel at each call.
+const soldHere = `(p.status = 'active' AND (SELECT true FROM product_publications pub
 		WHERE pub.product_id = p.id AND pub.channel_id = @channel))`
 
 // addSQL adds lines, one row out per input line. A new variant is
@@ -72,9 +75,12 @@ var addSQL = `WITH input AS (
 	)
 	SELECT b.version, b.pickup_location_id, k.ord, k.variant_id, k.sku, k.sold, k.priced, k.available, k.current,
 		a.quantity IS NOT NULL, coalesce(a.inserted, false),
-		(SELECT count(*) FROM cart_lines x WHERE x.cart_id = b.id)::int
+		CASE WHEN (SELECT bool_or(k.current = 0) FROM checked k) THEN (SELECT count(*) FROM cart_lines x WHERE x.cart_id = b.id)::int END
 	FROM bumped b CROSS JOIN checked k LEFT JOIN added a ON a.variant_id = k.variant_id
 	ORDER BY k.ord`
+
+// addStmt is addSQL with positional arguments, for the hot path.
+var addStmt = toPositional(addSQL)
 
 // lineReq is one line of a request, with the index it had in the input.
 type lineReq struct {
@@ -87,16 +93,21 @@ type lineReq struct {
 // quantity raised. ifVersion, when given, makes the change conditional on
 // the cart's version (CONFLICT otherwise).
 func (s *Service) AddLines(ctx context.Context, id commerce.ID, token string, lines []LineInput, ifVersion *int) (*Cart, error) {
-	return s.change(ctx, "AddLines", id, token, ifVersion, func(tx pgx.Tx, acc access) error {
+	return s.changeInto(ctx, "AddLines", id, token, ifVersion, func(acc access) (commerce.ID, *Cart, error) {
 		ch, err := channel.Require(ctx)
 		if err != nil {
-			return err
+			return id, nil, err
 		}
 		reqs, err := addRequests(lines, "lines")
 		if err != nil {
-			return err
+			return id, nil, err
 		}
-		return addLines(ctx, tx, acc, id, ch, reqs, ifVersion, "lines")
+		var c *Cart
+		err = s.pipelinedTx(ctx, func(conn *pgxpool.Conn) error {
+			c, err = addLines(ctx, conn, acc, id, ch, reqs, ifVersion, "lines", true)
+			return err
+		})
+		return id, c, err
 	})
 }
 
@@ -130,8 +141,25 @@ func addRequests(lines []LineInput, field string) ([]lineReq, error) {
 	return reqs, errors.Join(errs...)
 }
 
-// addLines runs addSQL in tx and turns refused lines into errors.
-func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string) error {
+// genericPlans makes the rest of the transaction run its prepared
+// statements with their generic plan. Postgres otherwise plans addSQL anew
+// at every execution (it judges a plan for the actual arrays cheaper than
+// the generic one), which cost more than running it: ~0.8 ms of the ~1.2 ms
+// the statement took (docs/performance.md, issue 4).
+const genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
+
+// batchSender is a transaction, or a connection of the pool.
+type batchSender interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}
+
+// addLines runs addSQL in q and turns refused lines into errors. With
+// readBack, q is a connection outside a transaction (see pipelinedTx): the
+// round trip that begins the transaction and makes the change also reads
+// the changed cart (unpriced), after the change and under the cart's row
+// lock, so that it is exactly the cart this change made. The cart is nil
+// on a refusal. Without readBack, q is the caller's transaction.
+func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, readBack bool) (*Cart, error) {
 	variants, quantities, lineIDs := make([]commerce.ID, len(reqs)), make([]int, len(reqs)), make([]commerce.ID, len(reqs))
 	for i, r := range reqs {
 		variants[i], quantities[i], lineIDs[i] = r.id, r.quantity, commerce.NewID()
@@ -139,9 +167,29 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 	args := acc.args(id)
 	args["if_version"], args["channel"], args["max_quantity"] = ifVersion, ch.ID, MaxQuantity
 	args["variants"], args["quantities"], args["line_ids"] = variants, quantities, lineIDs
-	rows, err := tx.Query(ctx, addSQL, args)
+	batch := &pgx.Batch{}
+	if readBack {
+		batch.Queue("BEGIN")
+	}
+	batch.Queue(genericPlans)
+	batch.Queue(addStmt.sql, addStmt.args(args)...)
+	if readBack {
+		batch.Queue(readStmt.sql, readStmt.args(acc.args(id))...)
+	}
+	br := q.SendBatch(ctx, batch)
+	defer br.Close()
+	if readBack {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
-		return err
+		rows.Close()
+		return nil, err
 	}
 	type outcome struct {
 		version            int
@@ -152,7 +200,7 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 		sold, priced       bool
 		available, current int
 		applied, inserted  bool
-		linesSeen          int
+		linesSeen          *int // the cart's lines, counted only when the add may insert one
 	}
 	var outs []outcome
 	for rows.Next() {
@@ -160,15 +208,16 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 		if err := rows.Scan(&o.version, &o.pickup, &o.ord, &o.variant, &o.sku, &o.sold, &o.priced, &o.available, &o.current,
 			&o.applied, &o.inserted, &o.linesSeen); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		outs = append(outs, o)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(outs) == 0 {
-		return errNoBump
+		return nil, errNoBump
 	}
 	var errs []error
 	inserted := 0
@@ -191,11 +240,21 @@ func addLines(ctx context.Context, tx pgx.Tx, acc access, id commerce.ID, ch *ch
 		}
 	}
 	// The count is the statement's snapshot, which does not see its own
-	// inserts (nor, in a race, a concurrent add's): see MaxLines.
-	if len(errs) == 0 && outs[0].linesSeen+inserted > MaxLines {
+	// inserts (nor, in a race, a concurrent add's): see MaxLines. It is
+	// made only when the snapshot lacks one of the variants; an insert
+	// without it replaces a line removed meanwhile, and adds none.
+	if n := outs[0].linesSeen; len(errs) == 0 && inserted > 0 && n != nil && *n+inserted > MaxLines {
 		errs = append(errs, commerce.InvalidInput(field, "a cart holds at most %d lines", MaxLines))
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 || !readBack {
+		return nil, errors.Join(errs...)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return scanCart(rows)
 }
 
 // origin is where distances to other stores are measured from: the pickup
@@ -329,22 +388,29 @@ var errNoBump = errors.New("cart: no cart changed")
 // user errors, nothing is written and the cart is returned as it is now,
 // with them.
 func (s *Service) change(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) error) (*Cart, error) {
-	return s.changeInto(ctx, op, id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, error) {
-		return id, fn(tx, acc)
+	return s.changeInto(ctx, op, id, token, ifVersion, func(acc access) (commerce.ID, *Cart, error) {
+		return id, nil, s.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, acc) })
 	})
 }
 
 // changeInto is change for a mutation whose result may be another cart
-// than the one it was given (a guest cart merged into the customer's): fn
-// returns the cart to read afterwards. On a refusal the given cart is read.
-func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, fn func(pgx.Tx, access) (commerce.ID, error)) (*Cart, error) {
+// than the one it was given (a guest cart merged into the customer's):
+// run makes the change in its own transaction (with retries) and returns
+// the cart to read afterwards. On a refusal the given cart is read. run may
+// also return that cart already read in its transaction (unpriced, with
+// the request's access): it is then priced, not read again.
+func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, run func(access) (commerce.ID, *Cart, error)) (*Cart, error) {
 	acc := accessFor(ctx, token)
-	result := id
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		result, err = fn(tx, acc)
-		return err
-	})
+	result, fresh, err := run(acc)
+	if err == nil && fresh != nil {
+		if err := s.complete(ctx, s.pool, fresh); err != nil {
+			return nil, fmt.Errorf("cart.%s: %w", op, err)
+		}
+		if err := s.price(ctx, fresh); err != nil {
+			return nil, fmt.Errorf("cart.%s: %w", op, err)
+		}
+		return fresh, nil
+	}
 	// Outbox events for cart changes, when a consumer needs them, go at
 	// the end of fn's transaction: outbox.Enqueue(ctx, tx, queue, id).
 	if err != nil && !errors.Is(err, errNoBump) && !isUserError(err) {
@@ -585,17 +651,23 @@ func (s *Service) SetBuyerIdentity(ctx context.Context, id commerce.ID, token st
 	}
 	var c *Cart
 	for attempt := 1; ; attempt++ {
-		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(tx pgx.Tx, acc access) (commerce.ID, error) {
-			target, err := lockForAttach(ctx, tx, id, customer)
-			if err != nil {
-				return id, err
-			}
-			if target == nil {
-				args := acc.args(id)
-				args["if_version"] = ifVersion
-				return id, bumpOnly(ctx, tx, attachSQL, args)
-			}
-			return *target, merge(ctx, tx, acc, id, *target, ch, ifVersion)
+		c, err = s.changeInto(ctx, "SetBuyerIdentity", id, token, ifVersion, func(acc access) (commerce.ID, *Cart, error) {
+			var result commerce.ID
+			err := s.inTx(ctx, func(tx pgx.Tx) error {
+				result = id
+				target, err := lockForAttach(ctx, tx, id, customer)
+				if err != nil {
+					return err
+				}
+				if target == nil {
+					args := acc.args(id)
+					args["if_version"] = ifVersion
+					return bumpOnly(ctx, tx, attachSQL, args)
+				}
+				result = *target
+				return merge(ctx, tx, acc, id, *target, ch, ifVersion)
+			})
+			return result, nil, err
 		})
 		// The customer made a cart on another device after the lock's
 		// snapshot, so the attach met it at the unique index: look again,
