@@ -1,0 +1,27 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/internal/db"
+)
+
+// EnqueuePayload is Enqueue for one aggregate with a payload describing
+// the event (its type, what changed), for consumers that need more than
+// the aggregate's id: webhooks and notifications.
+func EnqueuePayload(ctx context.Context, tx db.Querier, queue string, aggregateID commerce.ID, payload any) error {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("outbox.EnqueuePayload: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (queue, aggregate_id, payload) VALUES ($1, $2, $3)`, queue, aggregateID, body); err != nil {
+		return fmt.Errorf("outbox.EnqueuePayload: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, queue); err != nil {
+		return fmt.Errorf("outbox.EnqueuePayload: %w", err)
+	}
+	return nil
+}
