@@ -31,10 +31,9 @@ func bump(set, where string) string {
 
 // stockAt is the stock of the variant (an SQL expression) available at the
 // cart's pickup store or, without one, everywhere (see the package doc). It
-// must follow inventory.Level.Available, which is the units on hand until
-// reservations exist.
+// must follow inventory.Level.Available: on hand less reserved, never below 0.
 func stockAt(variant string) string {
-	return `(SELECT coalesce(sum(s.on_hand), 0) FROM stock_levels s
+	return `(SELECT coalesce(sum(greatest(s.on_hand - s.reserved, 0)), 0) FROM stock_levels s
 		WHERE s.variant_id = ` + variant + ` AND (b.pickup_location_id IS NULL OR s.location_id = b.pickup_location_id))::int`
 }
 
@@ -639,10 +638,10 @@ func (s *Service) SetPickupStore(ctx context.Context, id commerce.ID, token stri
 		}
 		// The cart's row lock is held from here: no line can change until
 		// commit, and this statement sees every change committed before.
-		rows, err := tx.Query(ctx, `SELECT l.variant_id, v.sku, l.quantity, coalesce(s.on_hand, 0)
+		rows, err := tx.Query(ctx, `SELECT l.variant_id, v.sku, l.quantity, coalesce(greatest(s.on_hand - s.reserved, 0), 0)
 			FROM cart_lines l JOIN variants v ON v.id = l.variant_id
 			LEFT JOIN stock_levels s ON s.variant_id = l.variant_id AND s.location_id = $2
-			WHERE l.cart_id = $1 AND l.quantity > coalesce(s.on_hand, 0)
+			WHERE l.cart_id = $1 AND l.quantity > coalesce(greatest(s.on_hand - s.reserved, 0), 0)
 			ORDER BY l.id`, id, *locationID)
 		if err != nil {
 			return err

@@ -207,7 +207,7 @@ func newListingQuery(f *ProductFilter) *listingQuery {
 	}
 	if f.AvailableAt != nil {
 		q.where = append(q.where, `EXISTS (SELECT 1 FROM variants v JOIN stock_levels s ON s.variant_id = v.id
-			WHERE v.product_id = p.id AND s.location_id = `+q.arg(*f.AvailableAt)+` AND s.on_hand > 0)`)
+			WHERE v.product_id = p.id AND s.location_id = `+q.arg(*f.AvailableAt)+` AND s.on_hand > s.reserved)`)
 	}
 	return q
 }

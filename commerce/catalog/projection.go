@@ -94,7 +94,7 @@ func (s *Service) FindProjections(ctx context.Context, productIDs []commerce.ID)
 				[]any{&pid, &cur, &lo, &hi},
 				func() { byID[pid].Prices[commerce.Currency(cur)] = [2]int64{lo, hi} }},
 			{`SELECT DISTINCT v.product_id, s.location_id FROM variants v
-				JOIN stock_levels s ON s.variant_id = v.id AND s.on_hand > 0
+				JOIN stock_levels s ON s.variant_id = v.id AND s.on_hand > s.reserved
 				JOIN locations l ON l.id = s.location_id AND l.kind = 'store'
 				WHERE v.product_id = ANY($1) ORDER BY 1, 2`,
 				[]any{&pid, &id},

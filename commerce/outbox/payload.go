@@ -9,9 +9,10 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
 )
 
-// EnqueuePayload is Enqueue for one aggregate with a payload describing
-// the event (its type, what changed), for consumers that need more than
-// the aggregate's id: webhooks and notifications.
+// EnqueuePayload records, inside the caller's transaction, one event about
+// aggregateID for queue's consumer, carrying payload (marshalled to JSON):
+// for events whose consumer needs more than the id, such as
+// inventory.low_stock.
 func EnqueuePayload(ctx context.Context, tx db.Querier, queue string, aggregateID commerce.ID, payload any) error {
 	body, err := json.Marshal(payload)
 	if err != nil {
