@@ -595,9 +595,9 @@ func isShortage(err error) bool {
 
 // haveAll is the SQL condition that location l has every unit of
 // (@variants, @quantities) available.
-const haveAll = `NOT EXISTS (SELECT 1 FROM unnest(@variants::uuid[], @quantities::int[]) AS w(variant_id, quantity)
+var haveAll = `NOT EXISTS (SELECT 1 FROM unnest(@variants::uuid[], @quantities::int[]) AS w(variant_id, quantity)
 	WHERE NOT EXISTS (SELECT 1 FROM stock_levels s WHERE s.variant_id = w.variant_id AND s.location_id = l.id
-		AND s.on_hand - s.reserved >= w.quantity))`
+		AND ` + inventory.AvailableSQL("s") + ` >= w.quantity))`
 
 func wantArgs(want []inventory.Line) pgx.NamedArgs {
 	vs := make([]commerce.ID, len(want))
@@ -715,7 +715,7 @@ func (s *Service) stockError(ctx context.Context, tx pgx.Tx, c *cart.Cart, want 
 	avail := map[commerce.ID]int{}
 	args := wantArgs(want)
 	args["location"] = loc.id
-	rows, err := tx.Query(ctx, `SELECT s.variant_id, greatest(s.on_hand - s.reserved, 0) FROM stock_levels s
+	rows, err := tx.Query(ctx, `SELECT s.variant_id, `+inventory.AvailableSQL("s")+` FROM stock_levels s
 		WHERE s.location_id = @location AND s.variant_id = ANY(@variants)`, args)
 	if err == nil {
 		var (

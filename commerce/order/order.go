@@ -22,13 +22,13 @@
 // # For other areas
 //
 // Pickup and returns move orders with the exported …Tx helpers
-// ([Service.LockTx], [Service.TransitionTx], [Service.SetPaymentStatusTx],
-// [EnqueueEventTx]) inside their own transactions, so that the state
-// machine, the transition log and the events stay in one place.
+// ([FindOrderByIDTx] with lock, [TransitionTx], [SetPaymentStatusTx],
+// [Service.EndTx], [EnqueueEventTx]) inside their own transactions, so
+// that the state machine, the transition log and the events stay in one
+// place.
 package order
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -243,11 +243,10 @@ type Order struct {
 type Snapshot struct {
 	// Adjustments are the order-level and shipping adjustments, each
 	// with the offer, its version and its description.
-	Adjustments []pricing.Adjustment    `json:"adjustments"`
-	Coupons     []pricing.CouponStatus  `json:"coupons,omitempty"`
-	Skipped     []pricing.SkippedOffer  `json:"skipped,omitempty"`
-	PricedAt    time.Time               `json:"pricedAt"`
-	Extra       map[string]json.RawMessage `json:"extra,omitempty"`
+	Adjustments []pricing.Adjustment   `json:"adjustments"`
+	Coupons     []pricing.CouponStatus `json:"coupons,omitempty"`
+	Skipped     []pricing.SkippedOffer `json:"skipped,omitempty"`
+	PricedAt    time.Time              `json:"pricedAt"`
 }
 
 // Line is one line of an order, priced as at checkout.
@@ -278,12 +277,12 @@ type Line struct {
 type Transition struct {
 	ID int64
 	// Field is "status" or "payment_status".
-	Field     string
-	From      string
-	To        string
-	Actor     Actor
-	Reason    string
-	At        time.Time
+	Field  string
+	From   string
+	To     string
+	Actor  Actor
+	Reason string
+	At     time.Time
 }
 
 // Payment is a payment of an order.

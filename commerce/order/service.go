@@ -198,10 +198,10 @@ const orderColumns = `o.id, o.number, o.customer_id, o.email, o.cart_id, o.chann
 
 func scanOrder(row pgx.Row) (*Order, error) {
 	var (
-		o                                             Order
-		cur                                           string
+		o                                              Order
+		cur                                            string
 		sub, disc, ship, shipDisc, tax, total, version int64
-		addr, snap                                    []byte
+		addr, snap                                     []byte
 	)
 	if err := row.Scan(&o.ID, &o.Number, &o.CustomerID, &o.Email, &o.CartID, &o.ChannelID, &o.Status, &o.PaymentStatus,
 		&o.PaymentMethod, &o.Fulfillment, &o.LocationID, &addr, &cur, &sub, &disc,
@@ -265,10 +265,10 @@ func readLines(ctx context.Context, q db.Querier, orders []*Order) error {
 		return err
 	}
 	var (
-		orderID                          commerce.ID
-		l                                Line
-		unit, sub, disc, tax, total      int64
-		adjs                             []byte
+		orderID                     commerce.ID
+		l                           Line
+		unit, sub, disc, tax, total int64
+		adjs                        []byte
 	)
 	_, err = pgx.ForEachRow(rows, []any{&orderID, &l.ID, &l.Position, &l.VariantID, &l.ProductID, &l.SKU, &l.Title,
 		&l.VariantTitle, &l.Quantity, &unit, &sub, &disc, &tax, &total, &l.TaxRatePPM, &adjs, &l.ChannelID}, func() error {
@@ -444,10 +444,10 @@ func findPayments(ctx context.Context, q db.Querier, orderID commerce.ID) ([]Pay
 		return nil, fmt.Errorf("order.FindPayments: %w", err)
 	}
 	var (
-		p                         Payment
+		p                          Payment
 		amount, received, refunded int64
-		cur                       string
-		out                       []Payment
+		cur                        string
+		out                        []Payment
 	)
 	_, err = pgx.ForEachRow(rows, []any{&p.ID, &p.Provider, &p.IntentID, &amount, &received, &refunded, &cur, &p.Status, &p.Method,
 		&p.Tender, &p.Reference, &p.StaffID, &p.CreatedAt, &p.UpdatedAt}, func() error {
