@@ -73,8 +73,9 @@ func (f prefetched) Exhausted(context.Context, []pricing.Offer, commerce.ID) ([]
 	return f.p.exhausted, f.p.exhaustedMe, nil
 }
 
-// LockForCheckoutTx locks the cart id's row in tx (FOR UPDATE: concurrent
-// checkouts of one cart queue here) if the request may reach it with token
+// LockForCheckoutTx locks the cart id's row in tx (FOR NO KEY UPDATE:
+// concurrent checkouts and changes of one cart queue here, while foreign
+// key checks of rows that reference the cart, such as its order, do not) if the request may reach it with token
 // (see the package doc), then reads it and prices it with p, exactly as a
 // cart read does. The cart is returned in whatever status it has; the
 // caller checks it. A cart the request may not reach is NOT_FOUND
@@ -83,7 +84,7 @@ func (f prefetched) Exhausted(context.Context, []pricing.Offer, commerce.ID) ([]
 func (s *Service) LockForCheckoutTx(ctx context.Context, tx pgx.Tx, id commerce.ID, token string, p *CheckoutPricing) (*Cart, error) {
 	acc := accessFor(ctx, token)
 	var customer *commerce.ID
-	err := tx.QueryRow(ctx, `SELECT c.customer_id FROM carts c WHERE `+reach+` FOR UPDATE OF c`, acc.args(id)).Scan(&customer)
+	err := tx.QueryRow(ctx, `SELECT c.customer_id FROM carts c WHERE `+reach+` FOR NO KEY UPDATE OF c`, acc.args(id)).Scan(&customer)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &commerce.Error{Code: commerce.ErrNotFound, Field: "cartId", Message: "cart not found"}
 	}

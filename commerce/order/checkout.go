@@ -88,6 +88,9 @@ type PaymentSession struct {
 	Status       payment.IntentStatus
 }
 
+// errConverted: the cart was converted while the checkout waited for it.
+var errConverted = errors.New("order: cart converted meanwhile")
+
 // Key lengths: long enough to be unguessable, short enough to index.
 const minKeyLen, maxKeyLen = 16, 200
 
@@ -156,6 +159,12 @@ func (s *Service) checkout(ctx context.Context, in CheckoutInput) (*CheckoutResu
 		res, shortage, err = s.checkoutTx(ctx, tx, ch, in, prep, scope, keyHash)
 		return err
 	})
+	if errors.Is(err, errConverted) {
+		res, err = s.replay(ctx, in, scope, keyHash)
+		if err == nil && res == nil {
+			err = &commerce.Error{Code: commerce.ErrConflict, Field: "cartId", Message: "this cart was converted without an order"}
+		}
+	}
 	if shortage != nil {
 		if ferr := s.fillStores(ctx, shortage); ferr != nil {
 			return nil, ferr
@@ -371,12 +380,10 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		return nil, nil, err
 	}
 	if c.Status == cart.Converted {
-		// Another checkout of this cart committed while we waited for its lock.
-		res, err := s.replayTx(ctx, tx, in, scope, keyHash)
-		if err == nil && res == nil {
-			err = &commerce.Error{Code: commerce.ErrConflict, Field: "cartId", Message: "this cart was converted without an order"}
-		}
-		return res, nil, err
+		// Another checkout of this cart committed while we waited for its
+		// lock: find its order in a transaction of its own, so that this
+		// one, holding the cart, never waits for the order's row.
+		return nil, nil, errConverted
 	}
 	if c.Status != cart.Active {
 		return nil, nil, &commerce.Error{Code: commerce.ErrConflict, Field: "cartId",

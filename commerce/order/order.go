@@ -117,9 +117,13 @@ const (
 // paymentTransitions only move forward: a late "processing" after
 // "succeeded" finds no edge and changes nothing.
 var paymentTransitions = map[PaymentStatus][]PaymentStatus{
-	Unpaid:            {PaymentPending, Paid, PaymentFailed, Voided},
-	PaymentPending:    {Paid, PaymentFailed, Voided},
-	PaymentFailed:     {PaymentPending, Paid, Voided},
+	Unpaid:         {PaymentPending, Paid, PaymentFailed, Voided},
+	PaymentPending: {Paid, PaymentFailed, Voided},
+	PaymentFailed:  {PaymentPending, Paid, Voided},
+	// A void that came too late: the provider captured the payment before
+	// the cancellation reached it. The money is real; the order, ended,
+	// refunds it.
+	Voided:            {Paid},
 	Paid:              {PartiallyRefunded, Refunded},
 	PartiallyRefunded: {Refunded},
 }

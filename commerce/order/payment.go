@@ -47,9 +47,15 @@ func (s *Service) ensureIntent(ctx context.Context, o *Order) (*PaymentSession, 
 		err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 			intentID, claimed = nil, false
 			var busy bool
-			err := tx.QueryRow(ctx, `SELECT o.status, p.intent_id, coalesce(o.intent_claimed_until > now(), false)
-				FROM orders o JOIN order_payments p ON p.order_id = o.id AND p.provider = 'stripe'
-				WHERE o.id = $1 FOR UPDATE OF o`, o.ID).Scan(&status, &intentID, &busy)
+			// The order row first, locked; then, in a statement that
+			// starts after the lock is ours (so it sees what the
+			// previous holder recorded), the payment.
+			err := tx.QueryRow(ctx, `SELECT status, coalesce(intent_claimed_until > now(), false)
+				FROM orders WHERE id = $1 FOR UPDATE`, o.ID).Scan(&status, &busy)
+			if err != nil {
+				return err
+			}
+			err = tx.QueryRow(ctx, `SELECT intent_id FROM order_payments WHERE order_id = $1 AND provider = 'stripe'`, o.ID).Scan(&intentID)
 			if err != nil || intentID != nil || busy || status != PendingPayment {
 				return err
 			}
