@@ -23,6 +23,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
+	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph"
@@ -58,6 +59,10 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	// tells which offers are used up (see the assertion below).
 	live := cart.NewHub(pool, log)
 	svc.Carts = cart.NewService(pool, svc.Offers, cart.WithHub(live))
+	// Orders: checkout reserves stock and counts offer uses; online
+	// payment is available once a payment gateway is configured
+	// (order.WithGateway), refused with a clear error until then.
+	svc.Orders = order.NewService(pool, svc.Carts, svc.Inventory, order.WithOffers(svc.Offers), order.WithLogger(log))
 	a := &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
@@ -73,6 +78,32 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 // The offers store gives carts its usage limits; cart.Service finds them
 // by a type assertion, so a signature drift would silently drop them.
 var _ cart.UsageLimits = (*offer.Service)(nil)
+
+// orderExpiryEvery is how often each instance expires unpaid orders.
+const orderExpiryEvery = 15 * time.Second
+
+// runOrderExpiry expires the orders whose online payment did not complete
+// in time, every orderExpiryEvery until ctx ends. Every instance runs it:
+// orders are taken under row locks with SKIP LOCKED, so instances share
+// the work without doing it twice.
+func (a *app) runOrderExpiry(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(orderExpiryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, err := a.Orders.ExpireUnpaid(ctx, now)
+			if err != nil && ctx.Err() == nil {
+				log.Error("order expiry", "err", err)
+			}
+			if n > 0 {
+				log.Info("orders expired", "count", n)
+			}
+		}
+	}
+}
 
 // newSearchEngine picks Meilisearch when it is configured and the Postgres
 // engine otherwise.
