@@ -29,7 +29,10 @@
 package order
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/omnicanal/omnicanal/commerce"
@@ -332,4 +335,13 @@ var statusEvent = map[Status]string{
 	Shipped:        EventShipped,
 	Cancelled:      EventCancelled,
 	Expired:        EventExpired,
+}
+
+// TaxRatePercent is the VAT rate as a decimal percentage: "20", "14.975".
+func (l Line) TaxRatePercent() string {
+	whole, frac := l.TaxRatePPM/10000, l.TaxRatePPM%10000
+	if frac == 0 {
+		return strconv.Itoa(whole)
+	}
+	return strconv.Itoa(whole) + "." + strings.TrimRight(fmt.Sprintf("%04d", frac), "0")
 }

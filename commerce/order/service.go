@@ -324,8 +324,9 @@ type Page struct {
 type OrderPage struct {
 	Orders      []*Order
 	HasNextPage bool
-	// EndCursor is the cursor of the last order, for the next page.
-	EndCursor string
+	// Cursors are the orders' cursors: pass the last as Page.After for
+	// the next page.
+	Cursors []string
 }
 
 // MaxPage bounds Page.First.
@@ -374,8 +375,9 @@ func (s *Service) findOrders(ctx context.Context, where string, args pgx.NamedAr
 	if len(out.Orders) > page.First {
 		out.Orders, out.HasNextPage = out.Orders[:page.First], true
 	}
-	if n := len(out.Orders); n > 0 {
-		out.EndCursor = encodeCursor(out.Orders[n-1])
+	out.Cursors = make([]string, len(out.Orders))
+	for i, o := range out.Orders {
+		out.Cursors[i] = encodeCursor(o)
 	}
 	if err := readLines(ctx, s.pool, out.Orders); err != nil {
 		return nil, fmt.Errorf("order.findOrders: %w", err)

@@ -70,3 +70,11 @@ func TestCanTransitionPayment(t *testing.T) {
 		}
 	}
 }
+
+func TestTaxRatePercent(t *testing.T) {
+	for ppm, want := range map[int]string{200000: "20", 149750: "14.975", 55000: "5.5", 0: "0", 1: "0.0001"} {
+		if got := (Line{TaxRatePPM: ppm}).TaxRatePercent(); got != want {
+			t.Errorf("%d ppm: %q, want %q", ppm, got, want)
+		}
+	}
+}
