@@ -168,6 +168,26 @@ CREATE TABLE order_payments (
 );
 CREATE INDEX order_payments_order_idx ON order_payments (order_id);
 
+-- Money given back on an order: a provider refund (recorded after the
+-- provider answered) or cash / terminal at the till. The idempotency key
+-- makes a retried refund count once.
+CREATE TABLE order_refunds (
+    id                 uuid PRIMARY KEY,
+    order_id           uuid NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    payment_id         uuid NOT NULL REFERENCES order_payments (id) ON DELETE CASCADE,
+    provider_refund_id text,
+    idempotency_key    text NOT NULL,
+    amount             bigint NOT NULL,
+    tender             text,
+    staff_id           uuid REFERENCES staff_users (id) ON DELETE SET NULL,
+    reason             text NOT NULL DEFAULT '',
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT order_refunds_idempotency_key UNIQUE (idempotency_key),
+    CONSTRAINT order_refunds_amount_check CHECK (amount > 0),
+    CONSTRAINT order_refunds_tender_check CHECK (tender IS NULL OR tender IN ('cash', 'terminal'))
+);
+CREATE INDEX order_refunds_order_idx ON order_refunds (order_id);
+
 -- Provider events already handled, by the provider's event id: a webhook
 -- delivered again is recognised and acknowledged without effect.
 CREATE TABLE payment_events (

@@ -12,31 +12,105 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
 )
 
-// EndTx ends the open order o (locked by the caller) as cancelled or
-// expired, in tx: its stock is released, its offer uses given back and the
-// transition recorded. Payments are the caller's business (void or refund
-// after commit).
-func (s *Service) EndTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string) error {
-	return s.endTx(ctx, tx, o, to, actor, reason)
+// Settlement is what ending an order leaves to do with the payment
+// provider after commit: cancel an unpaid intent, or refund a captured
+// payment. Run it with Service.Settle; a nil Settlement has nothing to do.
+type Settlement struct {
+	orderID      commerce.ID
+	cancelIntent *string
+	refund       commerce.Money
+	refundKey    string
+	reason       string
 }
 
-func (s *Service) endTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string) error {
+// EndTx ends the open order o (locked by the caller) as cancelled or
+// expired, in tx: its stock is released, its offer uses given back, the
+// transition recorded, and its payment settled as far as the database
+// goes: an unpaid online payment is voided, a paid in-store payment is
+// recorded refunded at the till. What is left for the provider (cancel the
+// intent; refund a captured online payment, with the key
+// "refund:<order id>:cancel" or ":expire") is returned: pass it to Settle
+// after commit.
+func (s *Service) EndTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string) (*Settlement, error) {
 	if to != Cancelled && to != Expired {
-		return fmt.Errorf("order.EndTx: %s is not an end", to)
+		return nil, fmt.Errorf("order.EndTx: %s is not an end", to)
 	}
 	if !CanTransitionFor(o.Fulfillment, o.Status, to) {
-		return &commerce.Error{Code: commerce.ErrConflict, Field: "status",
+		return nil, &commerce.Error{Code: commerce.ErrConflict, Field: "status",
 			Message: fmt.Sprintf("order %s is %s and cannot become %s", o.Number, o.Status, to)}
 	}
 	if err := s.inventory.ReleaseTx(ctx, tx, o.ID, reason); err != nil {
-		return err
+		return nil, err
 	}
 	if s.offers != nil {
 		if err := s.offers.Release(ctx, tx, o.ID.String()); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return TransitionTx(ctx, tx, o, to, actor, reason)
+	if err := TransitionTx(ctx, tx, o, to, actor, reason); err != nil {
+		return nil, err
+	}
+	return s.settleTx(ctx, tx, o, actor, reason)
+}
+
+// settleTx settles the payment of the ended order o in tx (see EndTx).
+func (s *Service) settleTx(ctx context.Context, tx pgx.Tx, o *Order, actor Actor, reason string) (*Settlement, error) {
+	st := &Settlement{orderID: o.ID, reason: reason}
+	suffix := "cancel"
+	if o.Status == Expired {
+		suffix = "expire"
+	}
+	switch {
+	case o.PaymentMethod == InStore && o.PaymentStatus == Paid:
+		if _, err := tx.Exec(ctx, `UPDATE order_payments SET status = 'refunded', refunded = received, updated_at = now()
+			WHERE order_id = $1 AND provider = 'in_store' AND status = 'paid'`, o.ID); err != nil {
+			return nil, err
+		}
+		return nil, SetPaymentStatusTx(ctx, tx, o, Refunded, actor, "refunded at the till")
+	case o.PaymentMethod == Online && (o.PaymentStatus == Paid || o.PaymentStatus == PartiallyRefunded):
+		var received, refunded int64
+		err := tx.QueryRow(ctx, `SELECT received, refunded FROM order_payments WHERE order_id = $1 AND provider = 'stripe'`, o.ID).Scan(&received, &refunded)
+		if err != nil {
+			return nil, err
+		}
+		if received > refunded {
+			st.refund = commerce.Money{Amount: received - refunded, Currency: o.Currency}
+			st.refundKey = "refund:" + o.ID.String() + ":" + suffix
+			return st, nil
+		}
+		return nil, nil
+	case o.PaymentMethod == Online && (o.PaymentStatus == Unpaid || o.PaymentStatus == PaymentPending || o.PaymentStatus == PaymentFailed):
+		intentID, err := s.voidTx(ctx, tx, o, actor, reason)
+		if err != nil || intentID == nil {
+			return nil, err
+		}
+		st.cancelIntent = intentID
+		return st, nil
+	}
+	return nil, nil
+}
+
+// Settle does after commit what EndTx left for the provider. A refund that
+// fails is a PAYMENT_FAILED error (the order stays ended and paid: settle
+// again, e.g. by cancelling it again, which retries with the same key); a
+// failed intent cancellation is only logged (a payment that succeeds
+// anyway is refunded when its event arrives).
+func (s *Service) Settle(ctx context.Context, st *Settlement) error {
+	if st == nil {
+		return nil
+	}
+	if st.cancelIntent != nil {
+		s.cancelIntent(ctx, st.orderID, *st.cancelIntent)
+	}
+	if st.refund.Amount > 0 {
+		return s.RefundOnline(ctx, st.orderID, st.refund, st.refundKey, st.reason)
+	}
+	return nil
+}
+
+func (s *Service) endTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string) error {
+	_, err := s.EndTx(ctx, tx, o, to, actor, reason)
+	return err
 }
 
 // ExpireUnpaid ends the orders whose online payment did not complete before
@@ -67,10 +141,12 @@ func (s *Service) ExpireUnpaid(ctx context.Context, now time.Time) (int, error) 
 			continue
 		}
 		seen[id] = true
-		var intentID *string
-		expired := false
+		var (
+			st      *Settlement
+			expired bool
+		)
 		err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-			intentID, expired = nil, false
+			st, expired = nil, false
 			var locked commerce.ID
 			err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE id = $1 AND status = 'pending_payment'
 				FOR UPDATE SKIP LOCKED`, id).Scan(&locked)
@@ -84,10 +160,7 @@ func (s *Service) ExpireUnpaid(ctx context.Context, now time.Time) (int, error) 
 			if err != nil {
 				return err
 			}
-			if err := s.endTx(ctx, tx, o, Expired, SystemActor, "payment not completed in time"); err != nil {
-				return err
-			}
-			if intentID, err = s.voidTx(ctx, tx, o, SystemActor, "order expired"); err != nil {
+			if st, err = s.EndTx(ctx, tx, o, Expired, SystemActor, "payment not completed in time"); err != nil {
 				return err
 			}
 			expired = true
@@ -99,8 +172,8 @@ func (s *Service) ExpireUnpaid(ctx context.Context, now time.Time) (int, error) 
 		if expired {
 			n++
 		}
-		if intentID != nil {
-			s.cancelIntent(ctx, id, *intentID)
+		if err := s.Settle(ctx, st); err != nil {
+			s.log.ErrorContext(ctx, "order: settling an expired order", "order", id, "err", err)
 		}
 	}
 	return n, nil
@@ -154,24 +227,19 @@ func (s *Service) CancelOrder(ctx context.Context, id commerce.ID, token, reason
 	}
 	acc := accessFor(ctx, token)
 	actor := actorFrom(ctx)
-	var (
-		intentToCancel *string
-		refundIntent   *string
-		refundAmount   commerce.Money
-		o              *Order
-	)
+	var st *Settlement
 	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		intentToCancel, refundIntent = nil, nil
+		st = nil
 		args := acc.args()
 		args["id"] = id
-		var err error
-		o, err = readOrder(ctx, tx, `o.id = @id AND `+reach, args, true)
+		o, err := readOrder(ctx, tx, `o.id = @id AND `+reach, args, true)
 		if err != nil {
 			return err
 		}
 		staff := acc.staff && (acc.allLocations || containsID(acc.locations, o.LocationID))
 		if o.Status == Cancelled {
-			refundIntent, refundAmount, err = pendingRefund(ctx, tx, o)
+			// Cancelled already: settle again what may have failed.
+			st, err = s.settleTx(ctx, tx, o, actor, "order cancelled")
 			return err
 		}
 		if !CanTransitionFor(o.Fulfillment, o.Status, Cancelled) {
@@ -190,63 +258,21 @@ func (s *Service) CancelOrder(ctx context.Context, id commerce.ID, token, reason
 		if reason == "" {
 			reason = "cancelled by the " + string(actor.Kind)
 		}
-		if err := s.endTx(ctx, tx, o, Cancelled, actor, reason); err != nil {
-			return err
-		}
-		switch {
-		case o.PaymentMethod == InStore && o.PaymentStatus == Paid:
-			if _, err := tx.Exec(ctx, `UPDATE order_payments SET status = 'refunded', refunded = amount, updated_at = now()
-				WHERE order_id = $1 AND provider = 'in_store'`, o.ID); err != nil {
-				return err
-			}
-			return SetPaymentStatusTx(ctx, tx, o, Refunded, actor, "refunded at the till")
-		case o.PaymentMethod == Online && o.PaymentStatus == Paid:
-			refundIntent, refundAmount, err = pendingRefund(ctx, tx, o)
-			return err
-		case o.PaymentMethod == Online:
-			intentToCancel, err = s.voidTx(ctx, tx, o, actor, "order cancelled")
-			return err
-		}
-		return nil
+		st, err = s.EndTx(ctx, tx, o, Cancelled, actor, reason)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("order.CancelOrder: %w", err)
 	}
-	if intentToCancel != nil {
-		s.cancelIntent(ctx, id, *intentToCancel)
-	}
-	if refundIntent != nil {
-		if err := s.refund(ctx, id, *refundIntent, refundAmount, "refund:"+id.String()+":cancel", "order cancelled"); err != nil {
-			fresh, _ := FindOrderByIDTx(ctx, s.pool, id, false)
-			return fresh, fmt.Errorf("order.CancelOrder: %w", err)
-		}
+	if err := s.Settle(ctx, st); err != nil {
+		fresh, _ := FindOrderByIDTx(ctx, s.pool, id, false)
+		return fresh, fmt.Errorf("order.CancelOrder: %w", err)
 	}
 	fresh, err := FindOrderByIDTx(ctx, s.pool, id, false)
 	if err != nil {
 		return nil, fmt.Errorf("order.CancelOrder: %w", err)
 	}
 	return fresh, nil
-}
-
-// pendingRefund is the provider payment of a cancelled order still to give
-// back: its intent and the amount not refunded yet.
-func pendingRefund(ctx context.Context, tx pgx.Tx, o *Order) (*string, commerce.Money, error) {
-	if o.PaymentMethod != Online || o.PaymentStatus != Paid {
-		return nil, commerce.Money{}, nil
-	}
-	var (
-		intentID         *string
-		amount, refunded int64
-	)
-	err := tx.QueryRow(ctx, `SELECT intent_id, received, refunded FROM order_payments
-		WHERE order_id = $1 AND provider = 'stripe' AND status = 'paid'`, o.ID).Scan(&intentID, &amount, &refunded)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (intentID == nil || amount <= refunded)) {
-		return nil, commerce.Money{}, nil
-	}
-	if err != nil {
-		return nil, commerce.Money{}, err
-	}
-	return intentID, commerce.Money{Amount: amount - refunded, Currency: o.Currency}, nil
 }
 
 func containsID(ids []commerce.ID, id commerce.ID) bool {

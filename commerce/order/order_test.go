@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
@@ -814,5 +815,44 @@ func TestCancelPaidOnlineRefundsOnce(t *testing.T) {
 	}
 	if in, _ := e.gw.Intent(res2.Payment.IntentID); in.Status != payment.Canceled {
 		t.Errorf("intent %s", in.Status)
+	}
+}
+
+func TestPartialRefunds(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 10)
+	res := e.onlineOrder(t, v)
+	in := e.gw.Succeed(res.Payment.IntentID)
+	if err := e.orders.HandlePaymentEvent(context.Background(), event("evt_paid", payment.IntentSucceeded, in, res.Order.ID)); err != nil {
+		t.Fatal(err)
+	}
+	part := commerce.Money{Amount: 100, Currency: res.Order.Currency}
+	for range 2 { // the same key twice: one refund
+		if err := e.orders.RefundOnline(context.Background(), res.Order.ID, part, "return:r1", "returned"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _ := e.orders.FindOrder(e.web(t), res.Order.ID, res.Token)
+	ps, _ := e.orders.FindPayments(context.Background(), o.ID)
+	if o.PaymentStatus != order.PartiallyRefunded || e.gw.RefundCalls.Load() != 1 || len(ps) != 1 || ps[0].Refunded.Amount != 100 {
+		t.Fatalf("after a partial refund: %s, %d calls, %+v", o.PaymentStatus, e.gw.RefundCalls.Load(), ps)
+	}
+	// The rest in cash at the till.
+	st := e.staffCtx(t, demo.KeyPOSParis, commerce.RoleAssociate, paris)
+	p, _ := commerce.PrincipalFrom(st)
+	rest := commerce.Money{Amount: o.Total.Amount - 100, Currency: o.Currency}
+	err := pgx.BeginFunc(context.Background(), e.pool, func(tx pgx.Tx) error {
+		o, err := order.FindOrderByIDTx(context.Background(), tx, o.ID, true)
+		if err != nil {
+			return err
+		}
+		return order.RecordInStoreRefundTx(context.Background(), tx, o, rest, order.Cash, p.StaffID, "return:r2", "returned in store")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ = e.orders.FindOrder(e.web(t), res.Order.ID, res.Token)
+	if o.PaymentStatus != order.Refunded {
+		t.Errorf("after the rest in cash: %s", o.PaymentStatus)
 	}
 }

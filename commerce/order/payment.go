@@ -320,7 +320,7 @@ func (s *Service) applyTx(ctx context.Context, tx pgx.Tx, intentID string, order
 			// Paid after the order ended: give the money back.
 			id, amount := o.ID, o.Total
 			after = append(after, func(ctx context.Context) {
-				if err := s.refund(ctx, id, intentID, amount, "refund:"+id.String()+":late", "paid after the order ended"); err != nil {
+				if err := s.RefundOnline(ctx, id, amount, "refund:"+id.String()+":late", "paid after the order ended"); err != nil {
 					s.log.ErrorContext(ctx, "order: refunding a late payment", "order", id, "err", err)
 				}
 			})
@@ -382,30 +382,114 @@ func (s *Service) applyTx(ctx context.Context, tx pgx.Tx, intentID string, order
 	return "ignored", &o.ID, nil, nil
 }
 
-// refund gives amount back on the intent with the idempotency key, then
-// records it.
-func (s *Service) refund(ctx context.Context, orderID commerce.ID, intentID string, amount commerce.Money, key, reason string) error {
-	if s.gateway == nil {
-		return commerce.Errorf(commerce.ErrPaymentFailed, "online payment is not available")
+// RefundOnline gives amount of the order's captured online payment back
+// through the provider, with the idempotency key (derive it from what the
+// refund is for: "refund:<order id>:cancel", "return:<return id>"), then
+// records it: an order_refunds row (a retry with the same key counts
+// once), the payment's refunded amount, and the payment status
+// partially_refunded or refunded. Call it after the caller's transaction
+// has committed, never inside one. PAYMENT_FAILED when the provider cannot
+// be reached: retry with the same key.
+func (s *Service) RefundOnline(ctx context.Context, orderID commerce.ID, amount commerce.Money, key, reason string) error {
+	if amount.Amount <= 0 {
+		return commerce.InvalidInput("amount", "a refund is of a positive amount")
 	}
-	r, err := s.gateway.Refund(ctx, payment.RefundRequest{IntentID: intentID, Amount: amount, IdempotencyKey: key, Reason: reason})
+	if key == "" {
+		return commerce.InvalidInput("idempotencyKey", "a refund needs an idempotency key")
+	}
+	var (
+		payID    commerce.ID
+		intentID *string
+	)
+	err := s.pool.QueryRow(ctx, `SELECT id, intent_id FROM order_payments
+		WHERE order_id = $1 AND provider = 'stripe' AND status IN ('paid', 'partially_refunded', 'refunded')`, orderID).Scan(&payID, &intentID)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && intentID == nil) {
+		return fmt.Errorf("order.RefundOnline: %w", commerce.Errorf(commerce.ErrConflict, "this order has no captured online payment"))
+	}
 	if err != nil {
-		return paymentFailed(err)
+		return fmt.Errorf("order.RefundOnline: %w", err)
 	}
-	return db.InTx(context.WithoutCancel(ctx), s.pool, func(tx pgx.Tx) error {
+	if s.gateway == nil {
+		return fmt.Errorf("order.RefundOnline: %w", commerce.Errorf(commerce.ErrPaymentFailed, "online payment is not available"))
+	}
+	r, err := s.gateway.Refund(ctx, payment.RefundRequest{IntentID: *intentID, Amount: amount, IdempotencyKey: key, Reason: reason})
+	if err != nil {
+		return fmt.Errorf("order.RefundOnline: %w", paymentFailed(err))
+	}
+	err = db.InTx(context.WithoutCancel(ctx), s.pool, func(tx pgx.Tx) error {
 		o, err := FindOrderByIDTx(ctx, tx, orderID, true)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE order_payments SET refunded = greatest(refunded, $2), status = $3, updated_at = now()
-			WHERE order_id = $1 AND intent_id = $4`, orderID, r.Amount.Amount, string(Refunded), intentID); err != nil {
-			return err
+		var ref *string
+		if r.ID != "" {
+			ref = &r.ID
 		}
-		if CanTransitionPayment(o.PaymentStatus, Refunded) {
-			return SetPaymentStatusTx(ctx, tx, o, Refunded, SystemActor, reason)
-		}
-		return nil
+		return recordRefundTx(ctx, tx, o, payID, amount, ref, key, nil, nil, SystemActor, reason)
 	})
+	if err != nil {
+		return fmt.Errorf("order.RefundOnline: %w", err)
+	}
+	return nil
+}
+
+// RecordInStoreRefundTx records, in tx, that staff gave amount of the
+// order o (locked by the caller) back at the till in tender, under the
+// idempotency key: an order_refunds row against the order's payment (the
+// in-store one, or the online one when cash replaces a card refund), the
+// payment's refunded amount and the order's payment status.
+func RecordInStoreRefundTx(ctx context.Context, tx pgx.Tx, o *Order, amount commerce.Money, tender Tender, staffID commerce.ID, key, reason string) error {
+	if amount.Amount <= 0 || amount.Currency != o.Currency {
+		return commerce.InvalidInput("amount", "a refund is of a positive amount in %s", o.Currency)
+	}
+	if tender != Cash && tender != Terminal {
+		return commerce.InvalidInput("tender", "an in-store refund is in cash or by terminal")
+	}
+	var payID commerce.ID
+	err := tx.QueryRow(ctx, `SELECT id FROM order_payments WHERE order_id = $1 AND status IN ('paid', 'partially_refunded')
+		ORDER BY provider = 'in_store' DESC, created_at LIMIT 1`, o.ID).Scan(&payID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return commerce.Errorf(commerce.ErrConflict, "order %s has no payment to refund", o.Number)
+	}
+	if err != nil {
+		return err
+	}
+	t, st := tender, staffID
+	return recordRefundTx(ctx, tx, o, payID, amount, nil, key, &t, &st, Actor{Kind: ActorStaff, ID: &st}, reason)
+}
+
+// recordRefundTx records a refund of payment payID once per key and moves
+// the payment statuses.
+func recordRefundTx(ctx context.Context, tx pgx.Tx, o *Order, payID commerce.ID, amount commerce.Money, providerRef *string, key string,
+	tender *Tender, staffID *commerce.ID, actor Actor, reason string) error {
+	var tenderStr *string
+	if tender != nil {
+		t := string(*tender)
+		tenderStr = &t
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO order_refunds (id, order_id, payment_id, provider_refund_id, idempotency_key, amount, tender, staff_id, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
+		commerce.NewID(), o.ID, payID, providerRef, key, amount.Amount, tenderStr, staffID, reason)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err // recorded before
+	}
+	var received, refunded int64
+	if err := tx.QueryRow(ctx, `UPDATE order_payments p SET updated_at = now(),
+			refunded = greatest(p.refunded, (SELECT sum(r.amount) FROM order_refunds r WHERE r.payment_id = p.id))
+		WHERE p.id = $1 RETURNING p.received, p.refunded`, payID).Scan(&received, &refunded); err != nil {
+		return err
+	}
+	to := PartiallyRefunded
+	if refunded >= received {
+		to = Refunded
+	}
+	if _, err := tx.Exec(ctx, `UPDATE order_payments SET status = $2 WHERE id = $1`, payID, string(to)); err != nil {
+		return err
+	}
+	if o.PaymentStatus != to && CanTransitionPayment(o.PaymentStatus, to) {
+		return SetPaymentStatusTx(ctx, tx, o, to, actor, reason)
+	}
+	return nil
 }
 
 // constraintError maps the orders' constraint violations to client errors.
