@@ -88,6 +88,9 @@ type PaymentSession struct {
 	Status       payment.IntentStatus
 }
 
+// errShortage rolls a checkout back on a shortage (reported as a StockError).
+var errShortage = errors.New("order: out of stock")
+
 // errConverted: the cart was converted while the checkout waited for it.
 var errConverted = errors.New("order: cart converted meanwhile")
 
@@ -141,9 +144,17 @@ func (s *Service) checkout(ctx context.Context, in CheckoutInput) (*CheckoutResu
 	}
 	scope, keyHash := keyScope(ctx, ch, in.IdempotencyKey)
 
-	// A retry finds the order without locking anything.
-	if res, err := s.replay(ctx, in, scope, keyHash); res != nil || err != nil {
-		return s.finish(ctx, res, err)
+	// A retry finds the order without locking anything: one statement
+	// tells whether there is an order for the cart or the key at all.
+	var seen bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE cart_id = $1
+			OR (idempotency_scope = $2 AND idempotency_key_hash = $3))`, in.CartID, scope, keyHash).Scan(&seen); err != nil {
+		return nil, err
+	}
+	if seen {
+		if res, err := s.replay(ctx, in, scope, keyHash); res != nil || err != nil {
+			return s.finish(ctx, res, err)
+		}
 	}
 	prep, err := s.carts.PrepareCheckout(ctx, in.CartID)
 	if err != nil {
@@ -157,8 +168,14 @@ func (s *Service) checkout(ctx context.Context, in CheckoutInput) (*CheckoutResu
 		res, shortage = nil, nil
 		var err error
 		res, shortage, err = s.checkoutTx(ctx, tx, ch, in, prep, scope, keyHash)
+		if err == nil && shortage != nil {
+			err = errShortage // roll back what ReserveTx did reserve
+		}
 		return err
 	})
+	if errors.Is(err, errShortage) {
+		err = nil
+	}
 	if errors.Is(err, errConverted) {
 		res, err = s.replay(ctx, in, scope, keyHash)
 		if err == nil && res == nil {
@@ -421,9 +438,9 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		if loc == nil || loc.kind != location.Store || !loc.pickup {
 			return nil, nil, commerce.InvalidInput("fulfillment.pickup.locationId", "this store does not offer pickup")
 		}
-		if err := s.reserve(ctx, tx, orderID, loc.id, want, expires, reason); err != nil {
+		if err := s.inventory.ReserveTx(ctx, tx, orderID, loc.id, want, expires, reason); err != nil {
 			if isShortage(err) {
-				return nil, s.stockError(ctx, tx, c, want, loc, "fulfillment.pickup.locationId"), nil
+				return nil, stockError(err, c, want, loc, "fulfillment.pickup.locationId"), nil
 			}
 			return nil, nil, err
 		}
@@ -435,9 +452,9 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		if loc == nil {
 			return nil, nil, commerce.InvalidInput("fulfillment.shipping.fromLocationId", "no such location")
 		}
-		if err := s.reserve(ctx, tx, orderID, loc.id, want, expires, reason); err != nil {
+		if err := s.inventory.ReserveTx(ctx, tx, orderID, loc.id, want, expires, reason); err != nil {
 			if isShortage(err) {
-				return nil, s.stockError(ctx, tx, c, want, loc, "fulfillment.shipping.fromLocationId"), nil
+				return nil, stockError(err, c, want, loc, "fulfillment.shipping.fromLocationId"), nil
 			}
 			return nil, nil, err
 		}
@@ -457,7 +474,7 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 			}
 		}
 		if loc == nil {
-			return nil, s.stockError(ctx, tx, c, want, nil, "fulfillment.shipping"), nil
+			return nil, stockError(nil, c, want, nil, "fulfillment.shipping"), nil
 		}
 	}
 
@@ -473,7 +490,7 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 	}
 
 	// The order.
-	rate, err := taxRate(ctx, tx, loc.country, now)
+	rate, err := s.taxRate(ctx, tx, loc.country, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -515,10 +532,9 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		return nil, nil, err
 	}
 	actor := actorFrom(ctx)
-	if err := recordTransition(ctx, tx, o.ID, "status", "", string(o.Status), actor, "checkout"); err != nil {
-		return nil, nil, err
-	}
-	if err := recordTransition(ctx, tx, o.ID, "payment_status", "", string(o.PaymentStatus), actor, "checkout"); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO order_transitions (order_id, field, from_state, to_state, actor_kind, actor_id, channel_id, reason)
+		VALUES ($1, 'status', '', $2, $4, $5, $6, 'checkout'), ($1, 'payment_status', '', $3, $4, $5, $6, 'checkout')`,
+		o.ID, string(o.Status), string(o.PaymentStatus), string(actor.Kind), actor.ID, actor.ChannelID); err != nil {
 		return nil, nil, err
 	}
 	if err := EnqueueEventTx(ctx, tx, statusEvent[o.Status], o); err != nil {
@@ -551,12 +567,6 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 			return nil, nil, err
 		}
 	}
-	// Read back what the database filled (number, times).
-	fresh, err := FindOrderByIDTx(ctx, tx, o.ID, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	res.Order = fresh
 	return res, nil, nil
 }
 
@@ -707,9 +717,10 @@ func (e *StockError) Unwrap() error {
 	return &commerce.Error{Code: commerce.ErrOutOfStock, Field: e.Field, Message: e.Message()}
 }
 
-// stockError describes the shortage at loc (nil: anywhere) in tx, which is
-// then rolled back; the stores are looked up after it (fillStores).
-func (s *Service) stockError(ctx context.Context, tx pgx.Tx, c *cart.Cart, want []inventory.Line, loc *target, field string) *StockError {
+// stockError describes the shortage cause reported at loc (nil: no
+// location could ship everything); the stores are looked up after the
+// transaction (fillStores).
+func stockError(cause error, c *cart.Cart, want []inventory.Line, loc *target, field string) *StockError {
 	e := &StockError{Field: field, want: want}
 	if loc == nil {
 		return e
@@ -719,25 +730,10 @@ func (s *Service) stockError(ctx context.Context, tx pgx.Tx, c *cart.Cart, want 
 	for _, l := range c.Lines {
 		sku[l.Variant.ID] = l.Variant.SKU
 	}
-	avail := map[commerce.ID]int{}
-	args := wantArgs(want)
-	args["location"] = loc.id
-	rows, err := tx.Query(ctx, `SELECT s.variant_id, `+inventory.AvailableSQL("s")+` FROM stock_levels s
-		WHERE s.location_id = @location AND s.variant_id = ANY(@variants)`, args)
-	if err == nil {
-		var (
-			v commerce.ID
-			n int
-		)
-		_, err = pgx.ForEachRow(rows, []any{&v, &n}, func() error { avail[v] = n; return nil })
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "order: reading the shortage", "err", err)
-	}
-	for _, w := range want {
-		if avail[w.VariantID] < w.Quantity {
-			e.Shortages = append(e.Shortages, Shortage{VariantID: w.VariantID, SKU: sku[w.VariantID],
-				Requested: w.Quantity, Available: avail[w.VariantID]})
+	if se, ok := errors.AsType[*inventory.ShortageError](cause); ok {
+		for _, sh := range se.Short {
+			e.Shortages = append(e.Shortages, Shortage{VariantID: sh.VariantID, SKU: sku[sh.VariantID],
+				Requested: sh.Requested, Available: sh.Available})
 		}
 	}
 	return e
@@ -792,17 +788,22 @@ func insertOrder(ctx context.Context, tx pgx.Tx, o *Order, scope string, keyHash
 	if keyHash != nil {
 		sc = &scope
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO orders (id, customer_id, email, cart_id, channel_id, status, payment_status, payment_method,
+	var version int64
+	err = tx.QueryRow(ctx, `INSERT INTO orders (id, customer_id, email, cart_id, channel_id, status, payment_status, payment_method,
 			fulfillment, location_id, shipping_address, currency_code, subtotal, discount, shipping, shipping_discount, tax, total,
 			pricing, expires_at, placed_at, idempotency_scope, idempotency_key_hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-			CASE WHEN $6 = 'placed' THEN now() END, $21, $22)`,
+			CASE WHEN $6 = 'placed' THEN now() END, $21, $22)
+		RETURNING number, placed_at, created_at, updated_at, version`,
 		o.ID, o.CustomerID, o.Email, o.CartID, o.ChannelID, string(o.Status), string(o.PaymentStatus), string(o.PaymentMethod),
 		string(o.Fulfillment), o.LocationID, addr, string(o.Currency), o.Subtotal.Amount, o.Discount.Amount, o.Shipping.Amount,
-		o.ShippingDiscount.Amount, o.Tax.Amount, o.Total.Amount, snap, o.ExpiresAt, sc, keyHash)
+		o.ShippingDiscount.Amount, o.Tax.Amount, o.Total.Amount, snap, o.ExpiresAt, sc, keyHash).
+		Scan(&o.Number, &o.PlacedAt, &o.CreatedAt, &o.UpdatedAt, &version)
 	if err != nil {
 		return constraintError(err)
 	}
+	o.Version = int(version)
+	b := &pgx.Batch{}
 	for _, l := range o.Lines {
 		adjs, err := json.Marshal(l.Adjustments)
 		if err != nil {
@@ -811,13 +812,11 @@ func insertOrder(ctx context.Context, tx pgx.Tx, o *Order, scope string, keyHash
 		if adjs == nil || string(adjs) == "null" {
 			adjs = []byte("[]")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO order_lines (order_id, id, position, variant_id, product_id, sku, title, variant_title,
+		b.Queue(`INSERT INTO order_lines (order_id, id, position, variant_id, product_id, sku, title, variant_title,
 				quantity, unit_price, subtotal, discount, tax, total, tax_rate_ppm, adjustments, channel_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			o.ID, l.ID, l.Position, l.VariantID, l.ProductID, l.SKU, l.Title, l.VariantTitle, l.Quantity, l.UnitPrice.Amount,
-			l.Subtotal.Amount, l.Discount.Amount, l.Tax.Amount, l.Total.Amount, l.TaxRatePPM, adjs, l.ChannelID); err != nil {
-			return err
-		}
+			l.Subtotal.Amount, l.Discount.Amount, l.Tax.Amount, l.Total.Amount, l.TaxRatePPM, adjs, l.ChannelID)
 	}
-	return nil
+	return tx.SendBatch(ctx, b).Close()
 }

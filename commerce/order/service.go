@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +48,8 @@ type Service struct {
 	// intentWait bounds how long a checkout retry waits for the request
 	// creating the payment intent.
 	intentWait time.Duration
+	// rates caches tax rates by country (see taxRate).
+	rates sync.Map
 }
 
 // Option changes a default of the service.

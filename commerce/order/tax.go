@@ -41,6 +41,31 @@ func InclusiveTax(amount int64, ratePPM int) int64 {
 	return int64(q)
 }
 
+// taxRateTTL is how long a rate read from the table is reused: rates change
+// a few times a decade, and are dated in advance.
+const taxRateTTL = time.Minute
+
+type cachedRate struct {
+	ppm     int
+	day     string
+	fetched time.Time
+}
+
+// taxRate is the rate of country at the moment at, cached for taxRateTTL.
+func (s *Service) taxRate(ctx context.Context, q db.Querier, country string, at time.Time) (int, error) {
+	day := at.UTC().Format(time.DateOnly)
+	if v, ok := s.rates.Load(country); ok {
+		if c := v.(cachedRate); c.day == day && time.Since(c.fetched) < taxRateTTL {
+			return c.ppm, nil
+		}
+	}
+	ppm, err := taxRate(ctx, q, country, at)
+	if err == nil {
+		s.rates.Store(country, cachedRate{ppm: ppm, day: day, fetched: time.Now()})
+	}
+	return ppm, err
+}
+
 // taxRate is the rate of country at the moment at; 0 for a country without
 // a rate in the table.
 func taxRate(ctx context.Context, q db.Querier, country string, at time.Time) (int, error) {
