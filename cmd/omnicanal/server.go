@@ -156,6 +156,7 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 	// The catalog feed (bearer-token API, not a page): more specific than
 	// /admin/, so it is served outside the admin UI's handler.
 	mux.Handle(bulk.Path, bulk.New(svc.Catalog, staffSvc, log))
+	mux.Handle(bulk.StockPath, bulk.NewStock(svc.Inventory, staffSvc, log))
 	mux.Handle("/admin/", http.StripPrefix("/admin", admin.Handler()))
 	// The QR images of cart handoff codes (the API's qrCodeUrl); the kiosk
 	// page itself is a static file, at /kiosk/.

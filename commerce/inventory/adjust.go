@@ -208,7 +208,7 @@ type MovementFilter struct {
 	LocationID *commerce.ID
 	OrderID    *commerce.ID
 	Kind       *Kind
-	// First is the page size (at most 250; 0 is 50).
+	// First is the page size, at most 250.
 	First int
 	// After is the id of the last movement of the previous page.
 	After *commerce.ID
@@ -231,11 +231,8 @@ func (s *Service) FindMovements(ctx context.Context, f MovementFilter) (Movement
 		return MovementPage{}, fmt.Errorf("inventory.FindMovements: %w",
 			commerce.Errorf(commerce.ErrForbidden, "you do not work at this location"))
 	}
-	switch {
-	case f.First == 0:
-		f.First = 50
-	case f.First < 0 || f.First > 250:
-		return MovementPage{}, fmt.Errorf("inventory.FindMovements: %w", commerce.InvalidInput("first", "first is between 1 and 250"))
+	if f.First < 0 || f.First > 250 {
+		return MovementPage{}, fmt.Errorf("inventory.FindMovements: %w", commerce.InvalidInput("first", "first is between 0 and 250"))
 	}
 	var locations []commerce.ID // nil: every location
 	if p.Role == commerce.RoleAssociate {

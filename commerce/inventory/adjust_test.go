@@ -157,7 +157,7 @@ func TestFindMovements(t *testing.T) {
 
 	// An associate sees only their store.
 	lyon := f.staffCtx(t, commerce.RoleAssociate, f.other)
-	page, err := f.svc.FindMovements(lyon, inventory.MovementFilter{})
+	page, err := f.svc.FindMovements(lyon, inventory.MovementFilter{First: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestFindMovements(t *testing.T) {
 		t.Errorf("associate of Lyon reading Paris: %v", err)
 	}
 	kind := inventory.KindAdjusted
-	if page, err := f.svc.FindMovements(merch, inventory.MovementFilter{Kind: &kind}); err != nil || len(page.Movements) != 0 {
+	if page, err := f.svc.FindMovements(merch, inventory.MovementFilter{Kind: &kind, First: 50}); err != nil || len(page.Movements) != 0 {
 		t.Errorf("kind filter: %d, %v", len(page.Movements), err)
 	}
 }

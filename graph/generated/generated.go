@@ -271,6 +271,25 @@ type ComplexityRoot struct {
 		Lng func(childComplexity int) int
 	}
 
+	InventoryAdjustPayload struct {
+		Movement   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	InventoryLevel struct {
+		Available  func(childComplexity int) int
+		LocationID func(childComplexity int) int
+		OnHand     func(childComplexity int) int
+		Reserved   func(childComplexity int) int
+		VariantID  func(childComplexity int) int
+	}
+
+	InventoryUserError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
 	Media struct {
 		Alt func(childComplexity int) int
 		URL func(childComplexity int) int
@@ -295,6 +314,7 @@ type ComplexityRoot struct {
 		CustomerAccessTokenCreate func(childComplexity int, input model.CustomerAccessTokenCreateInput) int
 		CustomerAccessTokenDelete func(childComplexity int, accessToken string) int
 		CustomerCreate            func(childComplexity int, input model.CustomerCreateInput) int
+		InventoryAdjust           func(childComplexity int, input model.InventoryAdjustInput, idempotencyKey *string) int
 		OfferCreate               func(childComplexity int, input model.OfferCreateInput, idempotencyKey *string) int
 		OfferDisable              func(childComplexity int, id uuid.UUID) int
 		OfferUpdate               func(childComplexity int, id uuid.UUID, input model.OfferUpdateInput) int
@@ -621,19 +641,20 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Cart       func(childComplexity int, id *uuid.UUID, token *string) int
-		Categories func(childComplexity int) int
-		Channel    func(childComplexity int) int
-		Collection func(childComplexity int, handle *string, id *uuid.UUID) int
-		Me         func(childComplexity int) int
-		Offer      func(childComplexity int, id uuid.UUID) int
-		Offers     func(childComplexity int, first *int, after *string, liveOnly *bool) int
-		Order      func(childComplexity int, id uuid.UUID, token *string) int
-		Product    func(childComplexity int, handle *string, id *uuid.UUID) int
-		Products   func(childComplexity int, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) int
-		Search     func(childComplexity int, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) int
-		Stores     func(childComplexity int, near *location.Point, pickupOnly *bool, first *int, after *string) int
-		Variant    func(childComplexity int, sku *string, barcode *string) int
+		Cart           func(childComplexity int, id *uuid.UUID, token *string) int
+		Categories     func(childComplexity int) int
+		Channel        func(childComplexity int) int
+		Collection     func(childComplexity int, handle *string, id *uuid.UUID) int
+		Me             func(childComplexity int) int
+		Offer          func(childComplexity int, id uuid.UUID) int
+		Offers         func(childComplexity int, first *int, after *string, liveOnly *bool) int
+		Order          func(childComplexity int, id uuid.UUID, token *string) int
+		Product        func(childComplexity int, handle *string, id *uuid.UUID) int
+		Products       func(childComplexity int, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) int
+		Search         func(childComplexity int, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) int
+		StockMovements func(childComplexity int, first *int, after *string, variantID *uuid.UUID, locationID *uuid.UUID, orderID *uuid.UUID, kind *model.StockMovementKind) int
+		Stores         func(childComplexity int, near *location.Point, pickupOnly *bool, first *int, after *string) int
+		Variant        func(childComplexity int, sku *string, barcode *string) int
 	}
 
 	SearchEdge struct {
@@ -675,6 +696,32 @@ type ComplexityRoot struct {
 		Phone       func(childComplexity int) int
 		PostalCode  func(childComplexity int) int
 		Region      func(childComplexity int) int
+	}
+
+	StockMovement struct {
+		CreatedAt     func(childComplexity int) int
+		FeedKey       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Level         func(childComplexity int) int
+		LocationID    func(childComplexity int) int
+		OnHandDelta   func(childComplexity int) int
+		OrderID       func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		ReservedDelta func(childComplexity int) int
+		StaffID       func(childComplexity int) int
+		VariantID     func(childComplexity int) int
+	}
+
+	StockMovementConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	StockMovementEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Store struct {
@@ -762,6 +809,7 @@ type MutationResolver interface {
 	CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*model.CustomerCreatePayload, error)
 	CustomerAccessTokenCreate(ctx context.Context, input model.CustomerAccessTokenCreateInput) (*model.CustomerAccessTokenCreatePayload, error)
 	CustomerAccessTokenDelete(ctx context.Context, accessToken string) (*model.CustomerAccessTokenDeletePayload, error)
+	InventoryAdjust(ctx context.Context, input model.InventoryAdjustInput, idempotencyKey *string) (*model.InventoryAdjustPayload, error)
 	OfferCreate(ctx context.Context, input model.OfferCreateInput, idempotencyKey *string) (*model.OfferCreatePayload, error)
 	OfferUpdate(ctx context.Context, id uuid.UUID, input model.OfferUpdateInput) (*model.OfferUpdatePayload, error)
 	OfferDisable(ctx context.Context, id uuid.UUID) (*model.OfferDisablePayload, error)
@@ -807,6 +855,7 @@ type QueryResolver interface {
 	Categories(ctx context.Context) ([]catalog.Category, error)
 	Collection(ctx context.Context, handle *string, id *uuid.UUID) (*catalog.Collection, error)
 	Me(ctx context.Context) (*customer.Customer, error)
+	StockMovements(ctx context.Context, first *int, after *string, variantID *uuid.UUID, locationID *uuid.UUID, orderID *uuid.UUID, kind *model.StockMovementKind) (*model.StockMovementConnection, error)
 	Stores(ctx context.Context, near *location.Point, pickupOnly *bool, first *int, after *string) (*model.StoreConnection, error)
 	Offers(ctx context.Context, first *int, after *string, liveOnly *bool) (*model.OfferConnection, error)
 	Offer(ctx context.Context, id uuid.UUID) (*model.Offer, error)
@@ -1569,6 +1618,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GeoPoint.Lng(childComplexity), true
 
+	case "InventoryAdjustPayload.movement":
+		if e.ComplexityRoot.InventoryAdjustPayload.Movement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryAdjustPayload.Movement(childComplexity), true
+	case "InventoryAdjustPayload.userErrors":
+		if e.ComplexityRoot.InventoryAdjustPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryAdjustPayload.UserErrors(childComplexity), true
+
+	case "InventoryLevel.available":
+		if e.ComplexityRoot.InventoryLevel.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.Available(childComplexity), true
+	case "InventoryLevel.locationId":
+		if e.ComplexityRoot.InventoryLevel.LocationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.LocationID(childComplexity), true
+	case "InventoryLevel.onHand":
+		if e.ComplexityRoot.InventoryLevel.OnHand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.OnHand(childComplexity), true
+	case "InventoryLevel.reserved":
+		if e.ComplexityRoot.InventoryLevel.Reserved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.Reserved(childComplexity), true
+	case "InventoryLevel.variantId":
+		if e.ComplexityRoot.InventoryLevel.VariantID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.VariantID(childComplexity), true
+
+	case "InventoryUserError.code":
+		if e.ComplexityRoot.InventoryUserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryUserError.Code(childComplexity), true
+	case "InventoryUserError.field":
+		if e.ComplexityRoot.InventoryUserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryUserError.Field(childComplexity), true
+	case "InventoryUserError.message":
+		if e.ComplexityRoot.InventoryUserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryUserError.Message(childComplexity), true
+
 	case "Media.alt":
 		if e.ComplexityRoot.Media.Alt == nil {
 			break
@@ -1738,6 +1850,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CustomerCreate(childComplexity, args["input"].(model.CustomerCreateInput)), true
+	case "Mutation.inventoryAdjust":
+		if e.ComplexityRoot.Mutation.InventoryAdjust == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inventoryAdjust_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InventoryAdjust(childComplexity, args["input"].(model.InventoryAdjustInput), args["idempotencyKey"].(*string)), true
 	case "Mutation.offerCreate":
 		if e.ComplexityRoot.Mutation.OfferCreate == nil {
 			break
@@ -3191,6 +3314,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(*string), args["filter"].(*model.SearchFilter), args["facets"].([]string), args["sort"].(*model.SearchSort), args["first"].(*int), args["after"].(*string)), true
+	case "Query.stockMovements":
+		if e.ComplexityRoot.Query.StockMovements == nil {
+			break
+		}
+
+		args, err := ec.field_Query_stockMovements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StockMovements(childComplexity, args["first"].(*int), args["after"].(*string), args["variantId"].(*uuid.UUID), args["locationId"].(*uuid.UUID), args["orderId"].(*uuid.UUID), args["kind"].(*model.StockMovementKind)), true
 	case "Query.stores":
 		if e.ComplexityRoot.Query.Stores == nil {
 			break
@@ -3358,6 +3492,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ShippingAddress.Region(childComplexity), true
 
+	case "StockMovement.createdAt":
+		if e.ComplexityRoot.StockMovement.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.CreatedAt(childComplexity), true
+	case "StockMovement.feedKey":
+		if e.ComplexityRoot.StockMovement.FeedKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.FeedKey(childComplexity), true
+	case "StockMovement.id":
+		if e.ComplexityRoot.StockMovement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.ID(childComplexity), true
+	case "StockMovement.kind":
+		if e.ComplexityRoot.StockMovement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Kind(childComplexity), true
+	case "StockMovement.level":
+		if e.ComplexityRoot.StockMovement.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Level(childComplexity), true
+	case "StockMovement.locationId":
+		if e.ComplexityRoot.StockMovement.LocationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.LocationID(childComplexity), true
+	case "StockMovement.onHandDelta":
+		if e.ComplexityRoot.StockMovement.OnHandDelta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.OnHandDelta(childComplexity), true
+	case "StockMovement.orderId":
+		if e.ComplexityRoot.StockMovement.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.OrderID(childComplexity), true
+	case "StockMovement.reason":
+		if e.ComplexityRoot.StockMovement.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Reason(childComplexity), true
+	case "StockMovement.reservedDelta":
+		if e.ComplexityRoot.StockMovement.ReservedDelta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.ReservedDelta(childComplexity), true
+	case "StockMovement.staffId":
+		if e.ComplexityRoot.StockMovement.StaffID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.StaffID(childComplexity), true
+	case "StockMovement.variantId":
+		if e.ComplexityRoot.StockMovement.VariantID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.VariantID(childComplexity), true
+
+	case "StockMovementConnection.edges":
+		if e.ComplexityRoot.StockMovementConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.Edges(childComplexity), true
+	case "StockMovementConnection.nodes":
+		if e.ComplexityRoot.StockMovementConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.Nodes(childComplexity), true
+	case "StockMovementConnection.pageInfo":
+		if e.ComplexityRoot.StockMovementConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.PageInfo(childComplexity), true
+
+	case "StockMovementEdge.cursor":
+		if e.ComplexityRoot.StockMovementEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementEdge.Cursor(childComplexity), true
+	case "StockMovementEdge.node":
+		if e.ComplexityRoot.StockMovementEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementEdge.Node(childComplexity), true
+
 	case "Store.address":
 		if e.ComplexityRoot.Store.Address == nil {
 			break
@@ -3493,6 +3732,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCustomerCreateInput,
 		ec.unmarshalInputFulfillmentInput,
 		ec.unmarshalInputGeoPointInput,
+		ec.unmarshalInputInventoryAdjustInput,
 		ec.unmarshalInputMediaInput,
 		ec.unmarshalInputOfferConditionsInput,
 		ec.unmarshalInputOfferCreateInput,
@@ -4482,6 +4722,126 @@ extend type Mutation {
   customerAccessTokenCreate(input: CustomerAccessTokenCreateInput!): CustomerAccessTokenCreatePayload!
   "Signs out: the token stops working at once."
   customerAccessTokenDelete(accessToken: String!): CustomerAccessTokenDeletePayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/inventory_admin.graphqls", Input: `# Stock, for staff: record goods received and corrections, and read the
+# ledger of every change. Every operation needs a staff token
+# (` + "`" + `Authorization: Bearer st_…` + "`" + `): merchandisers and admins act on every
+# location, associates only on their own stores.
+#
+# Available = onHand − reserved (never below 0) is what every channel sells;
+# reserved counts units promised to orders not yet handed over or shipped.
+
+"Why a ledger row changed a stock level."
+enum StockMovementKind {
+  "Goods in from a supplier or a transfer."
+  RECEIVED
+  "Sold at a till without an order."
+  SOLD
+  "A staff correction: a count, damage, loss."
+  ADJUSTED
+  "A customer's return put back on hand."
+  RETURNED
+  "Promised to an order."
+  RESERVED
+  "An order's promise withdrawn (cancelled, expired)."
+  RELEASED
+  "A reservation made firm by payment."
+  ALLOCATED
+  "The order's goods left the location."
+  FULFILLED
+  "Set by the ERP stock feed (` + "`" + `POST /admin/api/stock.jsonl` + "`" + `)."
+  FEED
+}
+
+"What staff may record: goods received, or an adjustment."
+enum InventoryAdjustKind {
+  RECEIVED
+  ADJUSTED
+}
+
+"The stock of one variant at one location."
+type InventoryLevel {
+  variantId: ID!
+  locationId: ID!
+  onHand: Int!
+  reserved: Int!
+  "onHand − reserved, never below 0."
+  available: Int!
+}
+
+"One row of the stock ledger. Rows are never changed."
+type StockMovement {
+  id: ID!
+  variantId: ID!
+  locationId: ID!
+  kind: StockMovementKind!
+  onHandDelta: Int!
+  reservedDelta: Int!
+  "The level right after the change."
+  level: InventoryLevel!
+  reason: String!
+  "The staff user who made the change, for staff changes."
+  staffId: ID
+  orderId: ID
+  "The feed line key, for changes made by the stock feed."
+  feedKey: String
+  createdAt: Time!
+}
+
+type StockMovementEdge {
+  cursor: String!
+  node: StockMovement!
+}
+
+type StockMovementConnection {
+  edges: [StockMovementEdge!]!
+  nodes: [StockMovement!]!
+  pageInfo: PageInfo!
+}
+
+"""
+A change of the units on hand: exactly one of ` + "`" + `delta` + "`" + ` and ` + "`" + `setOnHand` + "`" + `.
+RECEIVED takes a positive ` + "`" + `delta` + "`" + `; ADJUSTED needs a ` + "`" + `reason` + "`" + `.
+"""
+input InventoryAdjustInput {
+  variantId: ID!
+  locationId: ID!
+  "Units to add; negative removes them (on hand never goes below 0)."
+  delta: Int
+  "The counted number of units on hand."
+  setOnHand: Int
+  kind: InventoryAdjustKind = ADJUSTED
+  reason: String = ""
+}
+
+type InventoryUserError {
+  field: [String!]
+  message: String!
+  code: String!
+}
+
+type InventoryAdjustPayload {
+  "The ledger row written, or null when there are userErrors."
+  movement: StockMovement
+  userErrors: [InventoryUserError!]!
+}
+
+extend type Query {
+  """
+  The stock ledger, newest first, for staff; associates see only their
+  stores. ` + "`" + `first` + "`" + ` is at most 100.
+  """
+  stockMovements(first: Int = 20, after: String, variantId: ID, locationId: ID, orderId: ID, kind: StockMovementKind): StockMovementConnection!
+}
+
+extend type Mutation {
+  """
+  Records goods received or a stock correction at a location. A retry with
+  the same ` + "`" + `idempotencyKey` + "`" + ` (kept a day, per staff user) returns the first
+  call's movement and changes nothing.
+  """
+  inventoryAdjust(input: InventoryAdjustInput!, idempotencyKey: String): InventoryAdjustPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/location.graphqls", Input: `# Stores: where shoppers collect and where kiosks and tills stand.
@@ -5671,6 +6031,44 @@ func (ec *executionContext) childFields_GeoPoint(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type GeoPoint", field.Name)
 }
 
+func (ec *executionContext) childFields_InventoryAdjustPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "movement":
+		return ec.fieldContext_InventoryAdjustPayload_movement(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_InventoryAdjustPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryAdjustPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_InventoryLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "variantId":
+		return ec.fieldContext_InventoryLevel_variantId(ctx, field)
+	case "locationId":
+		return ec.fieldContext_InventoryLevel_locationId(ctx, field)
+	case "onHand":
+		return ec.fieldContext_InventoryLevel_onHand(ctx, field)
+	case "reserved":
+		return ec.fieldContext_InventoryLevel_reserved(ctx, field)
+	case "available":
+		return ec.fieldContext_InventoryLevel_available(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryLevel", field.Name)
+}
+
+func (ec *executionContext) childFields_InventoryUserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_InventoryUserError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_InventoryUserError_message(ctx, field)
+	case "code":
+		return ec.fieldContext_InventoryUserError_code(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryUserError", field.Name)
+}
+
 func (ec *executionContext) childFields_Media(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "url":
@@ -6395,6 +6793,58 @@ func (ec *executionContext) childFields_ShippingAddress(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ShippingAddress", field.Name)
 }
 
+func (ec *executionContext) childFields_StockMovement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StockMovement_id(ctx, field)
+	case "variantId":
+		return ec.fieldContext_StockMovement_variantId(ctx, field)
+	case "locationId":
+		return ec.fieldContext_StockMovement_locationId(ctx, field)
+	case "kind":
+		return ec.fieldContext_StockMovement_kind(ctx, field)
+	case "onHandDelta":
+		return ec.fieldContext_StockMovement_onHandDelta(ctx, field)
+	case "reservedDelta":
+		return ec.fieldContext_StockMovement_reservedDelta(ctx, field)
+	case "level":
+		return ec.fieldContext_StockMovement_level(ctx, field)
+	case "reason":
+		return ec.fieldContext_StockMovement_reason(ctx, field)
+	case "staffId":
+		return ec.fieldContext_StockMovement_staffId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_StockMovement_orderId(ctx, field)
+	case "feedKey":
+		return ec.fieldContext_StockMovement_feedKey(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_StockMovement_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovement", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovementConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_StockMovementConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_StockMovementConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_StockMovementConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovementConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovementEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_StockMovementEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_StockMovementEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovementEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Store(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7001,6 +7451,28 @@ func (ec *executionContext) field_Mutation_customerCreate_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_inventoryAdjust_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InventoryAdjustInput, error) {
+			return ec.unmarshalNInventoryAdjustInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_offerCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7528,6 +8000,60 @@ func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_stockMovements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "variantId",
+		func(ctx context.Context, v any) (*uuid.UUID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["variantId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "locationId",
+		func(ctx context.Context, v any) (*uuid.UUID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locationId"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (*uuid.UUID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.StockMovementKind, error) {
+			return ec.unmarshalOStockMovementKind2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg5
 	return args, nil
 }
 
@@ -10799,6 +11325,254 @@ func (ec *executionContext) fieldContext_GeoPoint_lng(_ context.Context, field g
 	return graphql.NewScalarFieldContext("GeoPoint", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
+func (ec *executionContext) _InventoryAdjustPayload_movement(ctx context.Context, field graphql.CollectedField, obj *model.InventoryAdjustPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryAdjustPayload_movement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Movement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {
+			return ec.marshalOStockMovement2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryAdjustPayload_movement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryAdjustPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InventoryAdjustPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.InventoryAdjustPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryAdjustPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.InventoryUserError) graphql.Marshaler {
+			return ec.marshalNInventoryUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryAdjustPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryAdjustPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InventoryLevel_variantId(ctx context.Context, field graphql.CollectedField, obj *model.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_variantId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VariantID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_variantId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryLevel_locationId(ctx context.Context, field graphql.CollectedField, obj *model.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_locationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_locationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryLevel_onHand(ctx context.Context, field graphql.CollectedField, obj *model.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_onHand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnHand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_onHand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryLevel_reserved(ctx context.Context, field graphql.CollectedField, obj *model.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_reserved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reserved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_reserved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryLevel_available(ctx context.Context, field graphql.CollectedField, obj *model.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryUserError_field(ctx context.Context, field graphql.CollectedField, obj *model.InventoryUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryUserError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryUserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryUserError_message(ctx context.Context, field graphql.CollectedField, obj *model.InventoryUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryUserError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryUserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryUserError_code(ctx context.Context, field graphql.CollectedField, obj *model.InventoryUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryUserError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryUserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Media_url(ctx context.Context, field graphql.CollectedField, obj *catalog.Media) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11721,6 +12495,50 @@ func (ec *executionContext) fieldContext_Mutation_customerAccessTokenDelete(ctx 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_customerAccessTokenDelete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_inventoryAdjust(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_inventoryAdjust(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InventoryAdjust(ctx, fc.Args["input"].(model.InventoryAdjustInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InventoryAdjustPayload) graphql.Marshaler {
+			return ec.marshalNInventoryAdjustPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_inventoryAdjust(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryAdjustPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_inventoryAdjust_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17531,6 +18349,50 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_stockMovements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_stockMovements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StockMovements(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["variantId"].(*uuid.UUID), fc.Args["locationId"].(*uuid.UUID), fc.Args["orderId"].(*uuid.UUID), fc.Args["kind"].(*model.StockMovementKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StockMovementConnection) graphql.Marshaler {
+			return ec.marshalNStockMovementConnection2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_stockMovements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovementConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_stockMovements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_stores(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18408,6 +19270,442 @@ func (ec *executionContext) _ShippingAddress_phone(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_ShippingAddress_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_id(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_variantId(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_variantId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VariantID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_variantId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_locationId(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_locationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_locationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_kind(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.StockMovementKind) graphql.Marshaler {
+			return ec.marshalNStockMovementKind2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type StockMovementKind does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_onHandDelta(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_onHandDelta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnHandDelta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_onHandDelta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_reservedDelta(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_reservedDelta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReservedDelta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_reservedDelta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_level(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InventoryLevel) graphql.Marshaler {
+			return ec.marshalNInventoryLevel2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovement_reason(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_staffId(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_staffId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaffID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_staffId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_orderId(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_feedKey(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_feedKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeedKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_feedKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StockMovementEdge) graphql.Marshaler {
+			return ec.marshalNStockMovementEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovementEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovementConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StockMovement) graphql.Marshaler {
+			return ec.marshalNStockMovement2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovementConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovementEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovementEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {
+			return ec.marshalNStockMovement2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Store_id(ctx context.Context, field graphql.CollectedField, obj *location.Location) (ret graphql.Marshaler) {
@@ -20345,6 +21643,78 @@ func (ec *executionContext) unmarshalInputGeoPointInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Lng = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputInventoryAdjustInput(ctx context.Context, obj any) (model.InventoryAdjustInput, error) {
+	var it model.InventoryAdjustInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["kind"]; !present {
+		asMap["kind"] = "ADJUSTED"
+	}
+	if _, present := asMap["reason"]; !present {
+		asMap["reason"] = ""
+	}
+
+	fieldsInOrder := [...]string{"variantId", "locationId", "delta", "setOnHand", "kind", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "variantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("variantId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VariantID = data
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
+		case "delta":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("delta"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Delta = data
+		case "setOnHand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setOnHand"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetOnHand = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOInventoryAdjustKind2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil
@@ -23734,6 +25104,155 @@ func (ec *executionContext) _GeoPoint(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var inventoryAdjustPayloadImplementors = []string{"InventoryAdjustPayload"}
+
+func (ec *executionContext) _InventoryAdjustPayload(ctx context.Context, sel ast.SelectionSet, obj *model.InventoryAdjustPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryAdjustPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryAdjustPayload")
+		case "movement":
+			out.Values[i] = ec._InventoryAdjustPayload_movement(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._InventoryAdjustPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inventoryLevelImplementors = []string{"InventoryLevel"}
+
+func (ec *executionContext) _InventoryLevel(ctx context.Context, sel ast.SelectionSet, obj *model.InventoryLevel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryLevelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryLevel")
+		case "variantId":
+			out.Values[i] = ec._InventoryLevel_variantId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "locationId":
+			out.Values[i] = ec._InventoryLevel_locationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onHand":
+			out.Values[i] = ec._InventoryLevel_onHand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reserved":
+			out.Values[i] = ec._InventoryLevel_reserved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "available":
+			out.Values[i] = ec._InventoryLevel_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inventoryUserErrorImplementors = []string{"InventoryUserError"}
+
+func (ec *executionContext) _InventoryUserError(ctx context.Context, sel ast.SelectionSet, obj *model.InventoryUserError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryUserErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryUserError")
+		case "field":
+			out.Values[i] = ec._InventoryUserError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._InventoryUserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._InventoryUserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mediaImplementors = []string{"Media"}
 
 func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, obj *catalog.Media) graphql.Marshaler {
@@ -23969,6 +25488,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "customerAccessTokenDelete":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_customerAccessTokenDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inventoryAdjust":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_inventoryAdjust(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -27116,6 +28642,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "stockMovements":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_stockMovements(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "stores":
 			field := field
 
@@ -27551,6 +29099,190 @@ func (ec *executionContext) _ShippingAddress(ctx context.Context, sel ast.Select
 		case "phone":
 			out.Values[i] = ec._ShippingAddress_phone(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockMovementImplementors = []string{"StockMovement"}
+
+func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovement")
+		case "id":
+			out.Values[i] = ec._StockMovement_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "variantId":
+			out.Values[i] = ec._StockMovement_variantId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "locationId":
+			out.Values[i] = ec._StockMovement_locationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._StockMovement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onHandDelta":
+			out.Values[i] = ec._StockMovement_onHandDelta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reservedDelta":
+			out.Values[i] = ec._StockMovement_reservedDelta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._StockMovement_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._StockMovement_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staffId":
+			out.Values[i] = ec._StockMovement_staffId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._StockMovement_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "feedKey":
+			out.Values[i] = ec._StockMovement_feedKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._StockMovement_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockMovementConnectionImplementors = []string{"StockMovementConnection"}
+
+func (ec *executionContext) _StockMovementConnection(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovementConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovementConnection")
+		case "edges":
+			out.Values[i] = ec._StockMovementConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._StockMovementConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._StockMovementConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockMovementEdgeImplementors = []string{"StockMovementEdge"}
+
+func (ec *executionContext) _StockMovementEdge(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovementEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovementEdge")
+		case "cursor":
+			out.Values[i] = ec._StockMovementEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._StockMovementEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -28851,6 +30583,51 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInventoryAdjustInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustInput(ctx context.Context, v any) (model.InventoryAdjustInput, error) {
+	res, err := ec.unmarshalInputInventoryAdjustInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInventoryAdjustPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustPayload(ctx context.Context, sel ast.SelectionSet, v *model.InventoryAdjustPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InventoryAdjustPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInventoryLevel2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryLevel(ctx context.Context, sel ast.SelectionSet, v *model.InventoryLevel) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InventoryLevel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInventoryUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryUserError(ctx context.Context, sel ast.SelectionSet, v model.InventoryUserError) graphql.Marshaler {
+	return ec._InventoryUserError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInventoryUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.InventoryUserError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInventoryUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNMedia2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMedia(ctx context.Context, sel ast.SelectionSet, v catalog.Media) graphql.Marshaler {
 	return ec._Media(ctx, sel, &v)
 }
@@ -29869,6 +31646,76 @@ func (ec *executionContext) unmarshalNShippingAddressInput2ᚖgithubᚗcomᚋomn
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNStockMovement2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v model.StockMovement) graphql.Marshaler {
+	return ec._StockMovement(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStockMovement2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StockMovement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockMovement2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStockMovement2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StockMovement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStockMovementConnection2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementConnection(ctx context.Context, sel ast.SelectionSet, v *model.StockMovementConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StockMovementConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStockMovementEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementEdge(ctx context.Context, sel ast.SelectionSet, v model.StockMovementEdge) graphql.Marshaler {
+	return ec._StockMovementEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStockMovementEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StockMovementEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockMovementEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNStockMovementKind2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementKind(ctx context.Context, v any) (model.StockMovementKind, error) {
+	var res model.StockMovementKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStockMovementKind2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementKind(ctx context.Context, sel ast.SelectionSet, v model.StockMovementKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNStore2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx context.Context, sel ast.SelectionSet, v location.Location) graphql.Marshaler {
 	return ec._Store(ctx, sel, &v)
 }
@@ -30429,6 +32276,22 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInventoryAdjustKind2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustKind(ctx context.Context, v any) (*model.InventoryAdjustKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.InventoryAdjustKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInventoryAdjustKind2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryAdjustKind(ctx context.Context, sel ast.SelectionSet, v *model.InventoryAdjustKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOMediaInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaInputᚄ(ctx context.Context, v any) ([]catalog.MediaInput, error) {
 	if v == nil {
 		return nil, nil
@@ -30823,6 +32686,29 @@ func (ec *executionContext) unmarshalOShippingInput2ᚖgithubᚗcomᚋomnicanal�
 	}
 	res, err := ec.unmarshalInputShippingInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOStockMovement2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StockMovement(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOStockMovementKind2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementKind(ctx context.Context, v any) (*model.StockMovementKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.StockMovementKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOStockMovementKind2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementKind(ctx context.Context, sel ast.SelectionSet, v *model.StockMovementKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOStore2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []location.Location) graphql.Marshaler {

@@ -204,6 +204,41 @@ type FulfillmentInput struct {
 	Shipping *ShippingInput `json:"shipping,omitempty"`
 }
 
+// A change of the units on hand: exactly one of `delta` and `setOnHand`.
+// RECEIVED takes a positive `delta`; ADJUSTED needs a `reason`.
+type InventoryAdjustInput struct {
+	VariantID  uuid.UUID `json:"variantId"`
+	LocationID uuid.UUID `json:"locationId"`
+	// Units to add; negative removes them (on hand never goes below 0).
+	Delta *int `json:"delta,omitempty"`
+	// The counted number of units on hand.
+	SetOnHand *int                 `json:"setOnHand,omitempty"`
+	Kind      *InventoryAdjustKind `json:"kind,omitempty"`
+	Reason    *string              `json:"reason,omitempty"`
+}
+
+type InventoryAdjustPayload struct {
+	// The ledger row written, or null when there are userErrors.
+	Movement   *StockMovement       `json:"movement,omitempty"`
+	UserErrors []InventoryUserError `json:"userErrors"`
+}
+
+// The stock of one variant at one location.
+type InventoryLevel struct {
+	VariantID  uuid.UUID `json:"variantId"`
+	LocationID uuid.UUID `json:"locationId"`
+	OnHand     int       `json:"onHand"`
+	Reserved   int       `json:"reserved"`
+	// onHand − reserved, never below 0.
+	Available int `json:"available"`
+}
+
+type InventoryUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}
+
 type Mutation struct {
 }
 
@@ -638,6 +673,36 @@ type ShippingInput struct {
 	FromLocationID *uuid.UUID `json:"fromLocationId,omitempty"`
 }
 
+// One row of the stock ledger. Rows are never changed.
+type StockMovement struct {
+	ID            uuid.UUID         `json:"id"`
+	VariantID     uuid.UUID         `json:"variantId"`
+	LocationID    uuid.UUID         `json:"locationId"`
+	Kind          StockMovementKind `json:"kind"`
+	OnHandDelta   int               `json:"onHandDelta"`
+	ReservedDelta int               `json:"reservedDelta"`
+	// The level right after the change.
+	Level  *InventoryLevel `json:"level"`
+	Reason string          `json:"reason"`
+	// The staff user who made the change, for staff changes.
+	StaffID *uuid.UUID `json:"staffId,omitempty"`
+	OrderID *uuid.UUID `json:"orderId,omitempty"`
+	// The feed line key, for changes made by the stock feed.
+	FeedKey   *string   `json:"feedKey,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type StockMovementConnection struct {
+	Edges    []StockMovementEdge `json:"edges"`
+	Nodes    []StockMovement     `json:"nodes"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type StockMovementEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *StockMovement `json:"node"`
+}
+
 type StoreAvailability struct {
 	Store             *location.Location `json:"store"`
 	QuantityAvailable int                `json:"quantityAvailable"`
@@ -663,6 +728,62 @@ type VariantPriceInput struct {
 	CurrencyCode    string    `json:"currencyCode"`
 	Amount          string    `json:"amount"`
 	CompareAtAmount *string   `json:"compareAtAmount,omitempty"`
+}
+
+// What staff may record: goods received, or an adjustment.
+type InventoryAdjustKind string
+
+const (
+	InventoryAdjustKindReceived InventoryAdjustKind = "RECEIVED"
+	InventoryAdjustKindAdjusted InventoryAdjustKind = "ADJUSTED"
+)
+
+var AllInventoryAdjustKind = []InventoryAdjustKind{
+	InventoryAdjustKindReceived,
+	InventoryAdjustKindAdjusted,
+}
+
+func (e InventoryAdjustKind) IsValid() bool {
+	switch e {
+	case InventoryAdjustKindReceived, InventoryAdjustKindAdjusted:
+		return true
+	}
+	return false
+}
+
+func (e InventoryAdjustKind) String() string {
+	return string(e)
+}
+
+func (e *InventoryAdjustKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InventoryAdjustKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InventoryAdjustKind", str)
+	}
+	return nil
+}
+
+func (e InventoryAdjustKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InventoryAdjustKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InventoryAdjustKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type ProductSortKey string
@@ -785,6 +906,85 @@ func (e *SearchSort) UnmarshalJSON(b []byte) error {
 }
 
 func (e SearchSort) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why a ledger row changed a stock level.
+type StockMovementKind string
+
+const (
+	// Goods in from a supplier or a transfer.
+	StockMovementKindReceived StockMovementKind = "RECEIVED"
+	// Sold at a till without an order.
+	StockMovementKindSold StockMovementKind = "SOLD"
+	// A staff correction: a count, damage, loss.
+	StockMovementKindAdjusted StockMovementKind = "ADJUSTED"
+	// A customer's return put back on hand.
+	StockMovementKindReturned StockMovementKind = "RETURNED"
+	// Promised to an order.
+	StockMovementKindReserved StockMovementKind = "RESERVED"
+	// An order's promise withdrawn (cancelled, expired).
+	StockMovementKindReleased StockMovementKind = "RELEASED"
+	// A reservation made firm by payment.
+	StockMovementKindAllocated StockMovementKind = "ALLOCATED"
+	// The order's goods left the location.
+	StockMovementKindFulfilled StockMovementKind = "FULFILLED"
+	// Set by the ERP stock feed (`POST /admin/api/stock.jsonl`).
+	StockMovementKindFeed StockMovementKind = "FEED"
+)
+
+var AllStockMovementKind = []StockMovementKind{
+	StockMovementKindReceived,
+	StockMovementKindSold,
+	StockMovementKindAdjusted,
+	StockMovementKindReturned,
+	StockMovementKindReserved,
+	StockMovementKindReleased,
+	StockMovementKindAllocated,
+	StockMovementKindFulfilled,
+	StockMovementKindFeed,
+}
+
+func (e StockMovementKind) IsValid() bool {
+	switch e {
+	case StockMovementKindReceived, StockMovementKindSold, StockMovementKindAdjusted, StockMovementKindReturned, StockMovementKindReserved, StockMovementKindReleased, StockMovementKindAllocated, StockMovementKindFulfilled, StockMovementKindFeed:
+		return true
+	}
+	return false
+}
+
+func (e StockMovementKind) String() string {
+	return string(e)
+}
+
+func (e *StockMovementKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = StockMovementKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid StockMovementKind", str)
+	}
+	return nil
+}
+
+func (e StockMovementKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *StockMovementKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e StockMovementKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
