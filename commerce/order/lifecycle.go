@@ -130,6 +130,9 @@ func (s *Service) ExpireUnpaid(ctx context.Context, now time.Time) (int, error) 
 	// Orders whose reservation went some other way still expire.
 	rows, err := s.pool.Query(ctx, `SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= $1
 		ORDER BY expires_at LIMIT 100`, now)
+	if err != nil {
+		return 0, fmt.Errorf("order.ExpireUnpaid: %w", err)
+	}
 	more, err := pgx.CollectRows(rows, pgx.RowTo[commerce.ID])
 	if err != nil {
 		return 0, fmt.Errorf("order.ExpireUnpaid: %w", err)

@@ -31,6 +31,9 @@ import (
 //     moves forward: whichever comes first pays the order, the other finds
 //     it paid and changes nothing.
 
+// The order service applies the provider's verified events.
+var _ payment.EventHandler = (*Service)(nil)
+
 // intentClaim is how long one request may take to create an intent before
 // another may try.
 const intentClaim = 30 * time.Second
