@@ -548,13 +548,7 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		}
 	case InStore:
 		p, _ := commerce.PrincipalFrom(ctx)
-		if _, err := tx.Exec(ctx, `INSERT INTO order_payments (id, order_id, provider, amount, received, currency_code, status,
-				method, tender, reference, staff_id)
-			VALUES ($1, $2, 'in_store', $3, $3, $4, 'paid', 'in_store', $5, $6, $7)`, commerce.NewID(), o.ID, o.Total.Amount,
-			string(o.Currency), string(in.Payment.Tender), in.Payment.Reference, p.StaffID); err != nil {
-			return nil, nil, err
-		}
-		if err := SetPaymentStatusTx(ctx, tx, o, Paid, actor, "paid in store ("+string(in.Payment.Tender)+")"); err != nil {
+		if err := RecordInStorePaymentTx(ctx, tx, o, in.Payment.Tender, in.Payment.Reference, p.StaffID, actor); err != nil {
 			return nil, nil, err
 		}
 	}

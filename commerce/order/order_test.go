@@ -856,3 +856,33 @@ func TestPartialRefunds(t *testing.T) {
 		t.Errorf("after the rest in cash: %s", o.PaymentStatus)
 	}
 }
+
+func TestPayAtPickupRecordedInStore(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.web(t)
+	v := e.variant(t, 0, 10)
+	cartID, token := e.cart(t, ctx, one(v, 1))
+	res := e.checkout(t, ctx, cartID, token, order.AtPickup, "")
+	st := e.staffCtx(t, demo.KeyPOSParis, commerce.RoleAssociate, paris)
+	p, _ := commerce.PrincipalFrom(st)
+	pay := func() error {
+		return pgx.BeginFunc(context.Background(), e.pool, func(tx pgx.Tx) error {
+			o, err := order.FindOrderByIDTx(context.Background(), tx, res.Order.ID, true)
+			if err != nil {
+				return err
+			}
+			return order.RecordInStorePaymentTx(context.Background(), tx, o, order.Cash, "", p.StaffID, order.Actor{Kind: order.ActorStaff, ID: &p.StaffID})
+		})
+	}
+	if err := pay(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pay(); code(err) != commerce.ErrConflict {
+		t.Errorf("paid twice: %v", err)
+	}
+	o, _ := e.orders.FindOrder(st, res.Order.ID, "")
+	ps, _ := e.orders.FindPayments(st, o.ID)
+	if o.PaymentStatus != order.Paid || len(ps) != 1 || ps[0].Method != order.AtPickup || ps[0].Received != o.Total {
+		t.Errorf("order %s, payments %+v", o.PaymentStatus, ps)
+	}
+}

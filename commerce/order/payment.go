@@ -511,3 +511,27 @@ func constraintError(err error) error {
 	}
 	return err
 }
+
+// RecordInStorePaymentTx records, in tx, that staff took the order o's
+// total at the till (an order paid at pickup, handed over): an in-store
+// payment row with the tender, reference and staff id, and the payment
+// status paid. o must be locked by the caller and unpaid.
+func RecordInStorePaymentTx(ctx context.Context, tx pgx.Tx, o *Order, tender Tender, reference string, staffID commerce.ID, actor Actor) error {
+	if tender != Cash && tender != Terminal {
+		return commerce.InvalidInput("payment.tender", "an in-store payment is in cash or by terminal")
+	}
+	if len(reference) > 200 {
+		return commerce.InvalidInput("payment.reference", "a reference has at most 200 characters")
+	}
+	if !CanTransitionPayment(o.PaymentStatus, Paid) {
+		return &commerce.Error{Code: commerce.ErrConflict, Field: "payment",
+			Message: fmt.Sprintf("the payment of order %s is %s", o.Number, o.PaymentStatus)}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO order_payments (id, order_id, provider, amount, received, currency_code, status,
+			method, tender, reference, staff_id)
+		VALUES ($1, $2, 'in_store', $3, $3, $4, 'paid', $5, $6, $7, $8)`, commerce.NewID(), o.ID, o.Total.Amount,
+		string(o.Currency), string(o.PaymentMethod), string(tender), reference, staffID); err != nil {
+		return fmt.Errorf("order.RecordInStorePaymentTx: %w", err)
+	}
+	return SetPaymentStatusTx(ctx, tx, o, Paid, actor, "paid in store ("+string(tender)+")")
+}
