@@ -174,6 +174,13 @@ func TestCartCheckoutOnlineAndConfirm(t *testing.T) {
 	if at(r.Data, "orderConfirmPayment", "order", "paymentStatus") != "PAID" || at(r.Data, "orderConfirmPayment", "order", "status") != "PLACED" {
 		t.Errorf("after payment: %s", r.Raw)
 	}
+	// Cancelled by the guest: the stock comes back and the payment is refunded.
+	r = s.send(t, demo.KeyWebEU, "", cancelOp, map[string]any{"id": id, "token": orderToken}).ok(t)
+	noUserErrors(t, r, "orderCancel")
+	if at(r.Data, "orderCancel", "order", "status") != "CANCELLED" || at(r.Data, "orderCancel", "order", "paymentStatus") != "REFUNDED" ||
+		s.gw.RefundCalls.Load() != 1 {
+		t.Errorf("cancel: %s", r.Raw)
+	}
 	// The client secret is never stored.
 	var n int
 	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM order_payments p WHERE p::text LIKE '%' || $1 || '%'`, secret).Scan(&n); err != nil || n != 0 {

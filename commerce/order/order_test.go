@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -884,5 +885,38 @@ func TestPayAtPickupRecordedInStore(t *testing.T) {
 	ps, _ := e.orders.FindPayments(st, o.ID)
 	if o.PaymentStatus != order.Paid || len(ps) != 1 || ps[0].Method != order.AtPickup || ps[0].Received != o.Total {
 		t.Errorf("order %s, payments %+v", o.PaymentStatus, ps)
+	}
+}
+
+// Several server instances expiring at once expire each order once.
+func TestExpiryByConcurrentInstances(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 10)
+	for range 3 {
+		e.onlineOrder(t, v)
+	}
+	e.clock.add(order.DefaultPaymentHold + time.Second)
+	var (
+		wg    sync.WaitGroup
+		total atomic.Int64
+	)
+	for range 4 {
+		wg.Go(func() {
+			n, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now())
+			if err != nil {
+				t.Error(err)
+			}
+			total.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	if total.Load() != 3 {
+		t.Errorf("%d expirations of 3 orders", total.Load())
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_transitions WHERE field = 'status' AND to_state = 'expired'`); n != 3 {
+		t.Errorf("%d expired transitions", n)
+	}
+	if lv := e.level(t, v, paris); lv.Reserved != 0 {
+		t.Errorf("level %+v", lv)
 	}
 }
