@@ -10,6 +10,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/customer"
+	"github.com/omnicanal/omnicanal/graph/generated"
 	"github.com/omnicanal/omnicanal/graph/model"
 )
 
@@ -55,3 +56,8 @@ func (r *queryResolver) Me(ctx context.Context) (*customer.Customer, error) {
 	}
 	return r.Customers.FindCustomerByID(ctx, id)
 }
+
+// Customer returns generated.CustomerResolver implementation.
+func (r *Resolver) Customer() generated.CustomerResolver { return &customerResolver{r} }
+
+type customerResolver struct{ *Resolver }

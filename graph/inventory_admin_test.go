@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 )
@@ -69,7 +70,11 @@ func TestInventoryAdjust(t *testing.T) {
 	svc := inventory.NewService(s.pool)
 	before := at(s.postAs(t, "", demo.KeyWebEU, variantStock, map[string]any{"sku": sku}).ok(t).Data, "variant", "quantityAvailable").(float64)
 	err := pgx.BeginFunc(t.Context(), s.pool, func(tx pgx.Tx) error {
-		return svc.ReserveTx(t.Context(), tx, commerce.NewID(), demo.LocationID(demo.CodeParis), []inventory.Line{{VariantID: v, Quantity: 2}}, nil, "test")
+		order := commerce.NewID()
+		if err := commercetest.EnsureOrder(t.Context(), tx, order, demo.LocationID(demo.CodeParis)); err != nil {
+			return err
+		}
+		return svc.ReserveTx(t.Context(), tx, order, demo.LocationID(demo.CodeParis), []inventory.Line{{VariantID: v, Quantity: 2}}, nil, "test")
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/staff"
+	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/search"
 )
 
@@ -30,6 +31,8 @@ type Services struct {
 	Offers *offer.Service
 	// Carts are the shared carts, priced with Offers.
 	Carts *cart.Service
+	// Orders checks carts out and follows orders; nil refuses checkout.
+	Orders *order.Service
 }
 
 // Resolver is the root resolver; it holds no request state (that lives in

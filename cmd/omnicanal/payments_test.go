@@ -30,7 +30,7 @@ func (s *seenEvents) HandlePaymentEvent(_ context.Context, ev payment.Event) err
 
 // TestStripeWiring: the gateway exists only with a secret key, the webhook
 // route only with a webhook secret, and it answers 503 until orders are
-// wired as its event handler.
+// wired as its event handler (newApp wires them).
 func TestStripeWiring(t *testing.T) {
 	pool := commercetest.NewDB(t)
 	log := slog.New(slog.DiscardHandler)
@@ -58,6 +58,10 @@ func TestStripeWiring(t *testing.T) {
 	if _, ok := a.Payments.(*stripepay.Gateway); !ok {
 		t.Errorf("Payments = %T, want the Stripe gateway", a.Payments)
 	}
+	if a.PaymentEvents != payment.EventHandler(a.Orders) {
+		t.Errorf("PaymentEvents = %T, want the order service", a.PaymentEvents)
+	}
+	a.PaymentEvents = nil
 	if code := postEvent(newHandler(cfg, a, pool, log), "whsec_wiring"); code != http.StatusServiceUnavailable {
 		t.Errorf("webhook without an event handler = %d, want 503", code)
 	}

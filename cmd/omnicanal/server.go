@@ -23,6 +23,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
+	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
 	"github.com/omnicanal/omnicanal/commerce/payment"
 	"github.com/omnicanal/omnicanal/commerce/staff"
@@ -66,6 +67,23 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	// tells which offers are used up (see the assertion below).
 	live := cart.NewHub(pool, log)
 	svc.Carts = cart.NewService(pool, svc.Offers, cart.WithHub(live))
+	// Online payment needs the Stripe gateway; without STRIPE_SECRET_KEY
+	// the order service refuses ONLINE checkouts with a clear error.
+	var gateway payment.Gateway
+	if cfg.StripeSecretKey != "" {
+		g, err := stripepay.New(cfg.StripeSecretKey, stripepay.Options{APIBase: cfg.StripeAPIBase, Logger: log})
+		if err != nil {
+			log.Error("online payment unavailable", "err", err)
+		} else {
+			gateway = g
+		}
+	}
+	// Orders: checkout reserves stock and counts offer uses.
+	orderOpts := []order.Option{order.WithOffers(svc.Offers), order.WithLogger(log)}
+	if gateway != nil {
+		orderOpts = append(orderOpts, order.WithGateway(gateway))
+	}
+	svc.Orders = order.NewService(pool, svc.Carts, svc.Inventory, orderOpts...)
 	a := &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
@@ -75,20 +93,41 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	if cfg.CacheTTL > 0 {
 		a.Cache = graph.NewCache(cfg.CacheTTL, 2000)
 	}
-	if cfg.StripeSecretKey != "" {
-		g, err := stripepay.New(cfg.StripeSecretKey, stripepay.Options{APIBase: cfg.StripeAPIBase, Logger: log})
-		if err != nil {
-			log.Error("online payment unavailable", "err", err)
-		} else {
-			a.Payments = g
-		}
-	}
+	a.Payments = gateway
+	// Verified Stripe webhooks move orders (paid, failed, refunded).
+	a.PaymentEvents = svc.Orders
 	return a
 }
 
 // The offers store gives carts its usage limits; cart.Service finds them
 // by a type assertion, so a signature drift would silently drop them.
 var _ cart.UsageLimits = (*offer.Service)(nil)
+
+// orderExpiryEvery is how often each instance expires unpaid orders.
+const orderExpiryEvery = 15 * time.Second
+
+// runOrderExpiry expires the orders whose online payment did not complete
+// in time, every orderExpiryEvery until ctx ends. Every instance runs it:
+// orders are taken under row locks with SKIP LOCKED, so instances share
+// the work without doing it twice.
+func (a *app) runOrderExpiry(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(orderExpiryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, err := a.Orders.ExpireUnpaid(ctx, now)
+			if err != nil && ctx.Err() == nil {
+				log.Error("order expiry", "err", err)
+			}
+			if n > 0 {
+				log.Info("orders expired", "count", n)
+			}
+		}
+	}
+}
 
 // newSearchEngine picks Meilisearch when it is configured and the Postgres
 // engine otherwise.

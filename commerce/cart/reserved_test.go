@@ -8,6 +8,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/cart"
+	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 )
@@ -21,7 +22,11 @@ func TestReservedStockIsNotAvailable(t *testing.T) {
 	lyon := demo.LocationID(demo.CodeLyon)
 	shoe := demo.VariantID(demo.SKUInLyonNotParis) // 4 at Lyon, 2 at Bordeaux
 	err := pgx.BeginFunc(t.Context(), e.pool, func(tx pgx.Tx) error {
-		return inventory.NewService(e.pool).ReserveTx(t.Context(), tx, commerce.NewID(), lyon,
+		order := commerce.NewID()
+		if err := commercetest.EnsureOrder(t.Context(), tx, order, lyon); err != nil {
+			return err
+		}
+		return inventory.NewService(e.pool).ReserveTx(t.Context(), tx, order, lyon,
 			[]inventory.Line{{VariantID: shoe, Quantity: 3}}, nil, "test")
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/catalog"
+	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 )
@@ -60,7 +61,11 @@ func TestReservedStockIsNotInStock(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return inventory.NewService(pool).ReserveTx(ctx, tx, commerce.NewID(), lyon, lines, nil, "test")
+		order := commerce.NewID()
+		if err := commercetest.EnsureOrder(ctx, tx, order, lyon); err != nil {
+			return err
+		}
+		return inventory.NewService(pool).ReserveTx(ctx, tx, order, lyon, lines, nil, "test")
 	})
 	if err != nil {
 		t.Fatal(err)

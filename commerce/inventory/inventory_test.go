@@ -83,6 +83,9 @@ func (f *fixture) inTx(t *testing.T, fn func(tx pgx.Tx) error) error {
 func (f *fixture) reserve(t *testing.T, order, location commerce.ID, lines []inventory.Line, expires *time.Time) error {
 	t.Helper()
 	return f.inTx(t, func(tx pgx.Tx) error {
+		if err := commercetest.EnsureOrder(t.Context(), tx, order, location); err != nil {
+			return err
+		}
 		return f.svc.ReserveTx(t.Context(), tx, order, location, lines, expires, "checkout")
 	})
 }
@@ -239,7 +242,11 @@ func TestReserveOppositeOrdersDoNotDeadlock(t *testing.T) {
 		}
 		wg.Go(func() {
 			errs <- pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error {
-				if err := f.svc.ReserveTx(t.Context(), tx, commerce.NewID(), f.store, lines, later(), ""); err != nil {
+				order := commerce.NewID()
+				if err := commercetest.EnsureOrder(t.Context(), tx, order, f.store); err != nil {
+					return err
+				}
+				if err := f.svc.ReserveTx(t.Context(), tx, order, f.store, lines, later(), ""); err != nil {
 					return err
 				}
 				// Hold the locks a moment so that the others pile up.

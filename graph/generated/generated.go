@@ -22,6 +22,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
+	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph/model"
@@ -46,7 +47,9 @@ type ResolverRoot interface {
 	Category() CategoryResolver
 	Channel() ChannelResolver
 	Collection() CollectionResolver
+	Customer() CustomerResolver
 	Mutation() MutationResolver
+	Order() OrderResolver
 	Product() ProductResolver
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
@@ -104,6 +107,13 @@ type ComplexityRoot struct {
 
 	CartBuyerIdentityUpdatePayload struct {
 		Cart       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	CartCheckoutPayload struct {
+		Order      func(childComplexity int) int
+		OrderToken func(childComplexity int) int
+		Payment    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -209,6 +219,12 @@ type ComplexityRoot struct {
 		Store    func(childComplexity int) int
 	}
 
+	CheckoutPayment struct {
+		ClientSecret func(childComplexity int) int
+		IntentID     func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
 	Collection struct {
 		Description func(childComplexity int) int
 		Handle      func(childComplexity int) int
@@ -222,6 +238,7 @@ type ComplexityRoot struct {
 		Email     func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Name      func(childComplexity int) int
+		Orders    func(childComplexity int, first *int, after *string) int
 	}
 
 	CustomerAccessToken struct {
@@ -287,6 +304,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		CartBuyerIdentityUpdate   func(childComplexity int, cartID uuid.UUID, token *string, ifVersion *int) int
+		CartCheckout              func(childComplexity int, input model.CartCheckoutInput) int
 		CartCreate                func(childComplexity int, input *model.CartInput, idempotencyKey *string) int
 		CartDiscountCodesUpdate   func(childComplexity int, cartID uuid.UUID, token *string, discountCodes []string, ifVersion *int) int
 		CartHandoffCreate         func(childComplexity int, cartID uuid.UUID, token *string) int
@@ -302,6 +320,8 @@ type ComplexityRoot struct {
 		OfferCreate               func(childComplexity int, input model.OfferCreateInput, idempotencyKey *string) int
 		OfferDisable              func(childComplexity int, id uuid.UUID) int
 		OfferUpdate               func(childComplexity int, id uuid.UUID, input model.OfferUpdateInput) int
+		OrderCancel               func(childComplexity int, orderID uuid.UUID, token *string, reason *string) int
+		OrderConfirmPayment       func(childComplexity int, orderID uuid.UUID, token *string) int
 		ProductArchive            func(childComplexity int, id uuid.UUID) int
 		ProductCreate             func(childComplexity int, input model.ProductCreateInput, idempotencyKey *string) int
 		ProductPricesSet          func(childComplexity int, productID uuid.UUID, prices []model.VariantPriceInput) int
@@ -396,6 +416,122 @@ type ComplexityRoot struct {
 		Closes func(childComplexity int) int
 		Day    func(childComplexity int) int
 		Opens  func(childComplexity int) int
+	}
+
+	Order struct {
+		Adjustments   func(childComplexity int) int
+		ArrivalSpot   func(childComplexity int) int
+		ArrivedAt     func(childComplexity int) int
+		ChannelID     func(childComplexity int) int
+		Cost          func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		CustomerID    func(childComplexity int) int
+		Email         func(childComplexity int) int
+		ExpiresAt     func(childComplexity int) int
+		Fulfillment   func(childComplexity int) int
+		HoldUntil     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Lines         func(childComplexity int) int
+		Number        func(childComplexity int) int
+		PaymentMethod func(childComplexity int) int
+		PaymentStatus func(childComplexity int) int
+		Payments      func(childComplexity int) int
+		PickedUpAt    func(childComplexity int) int
+		PlacedAt      func(childComplexity int) int
+		ReadyAt       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Transitions   func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+	}
+
+	OrderActor struct {
+		ChannelID func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+	}
+
+	OrderCancelPayload struct {
+		Order      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	OrderConfirmPaymentPayload struct {
+		Order      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	OrderConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OrderCost struct {
+		DiscountTotal    func(childComplexity int) int
+		Shipping         func(childComplexity int) int
+		ShippingDiscount func(childComplexity int) int
+		Subtotal         func(childComplexity int) int
+		Tax              func(childComplexity int) int
+		Total            func(childComplexity int) int
+	}
+
+	OrderEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	OrderFulfillment struct {
+		Kind            func(childComplexity int) int
+		Location        func(childComplexity int) int
+		ShippingAddress func(childComplexity int) int
+	}
+
+	OrderLine struct {
+		Adjustments    func(childComplexity int) int
+		ChannelID      func(childComplexity int) int
+		Discount       func(childComplexity int) int
+		ID             func(childComplexity int) int
+		ProductID      func(childComplexity int) int
+		Quantity       func(childComplexity int) int
+		SKU            func(childComplexity int) int
+		Subtotal       func(childComplexity int) int
+		Tax            func(childComplexity int) int
+		TaxRatePercent func(childComplexity int) int
+		Title          func(childComplexity int) int
+		Total          func(childComplexity int) int
+		UnitPrice      func(childComplexity int) int
+		VariantID      func(childComplexity int) int
+		VariantTitle   func(childComplexity int) int
+	}
+
+	OrderPayment struct {
+		Amount    func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		IntentID  func(childComplexity int) int
+		Method    func(childComplexity int) int
+		Provider  func(childComplexity int) int
+		Received  func(childComplexity int) int
+		Reference func(childComplexity int) int
+		Refunded  func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Tender    func(childComplexity int) int
+	}
+
+	OrderTransition struct {
+		Actor  func(childComplexity int) int
+		At     func(childComplexity int) int
+		Field  func(childComplexity int) int
+		From   func(childComplexity int) int
+		Reason func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
+	OrderUserError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
+		Stores  func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -516,6 +652,7 @@ type ComplexityRoot struct {
 		Me             func(childComplexity int) int
 		Offer          func(childComplexity int, id uuid.UUID) int
 		Offers         func(childComplexity int, first *int, after *string, liveOnly *bool) int
+		Order          func(childComplexity int, id uuid.UUID, token *string) int
 		Product        func(childComplexity int, handle *string, id *uuid.UUID) int
 		Products       func(childComplexity int, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) int
 		Search         func(childComplexity int, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) int
@@ -553,6 +690,17 @@ type ComplexityRoot struct {
 	SelectedOption struct {
 		Name  func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	ShippingAddress struct {
+		City        func(childComplexity int) int
+		CountryCode func(childComplexity int) int
+		Line1       func(childComplexity int) int
+		Line2       func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Phone       func(childComplexity int) int
+		PostalCode  func(childComplexity int) int
+		Region      func(childComplexity int) int
 	}
 
 	Staff struct {
@@ -668,6 +816,9 @@ type ChannelResolver interface {
 type CollectionResolver interface {
 	Products(ctx context.Context, obj *catalog.Collection, first *int, after *string, sortKey *model.ProductSortKey, reverse *bool) (*model.ProductConnection, error)
 }
+type CustomerResolver interface {
+	Orders(ctx context.Context, obj *customer.Customer, first *int, after *string) (*model.OrderConnection, error)
+}
 type MutationResolver interface {
 	ProductCreate(ctx context.Context, input model.ProductCreateInput, idempotencyKey *string) (*model.ProductCreatePayload, error)
 	ProductUpdate(ctx context.Context, id uuid.UUID, input model.ProductUpdateInput) (*model.ProductUpdatePayload, error)
@@ -692,8 +843,20 @@ type MutationResolver interface {
 	OfferCreate(ctx context.Context, input model.OfferCreateInput, idempotencyKey *string) (*model.OfferCreatePayload, error)
 	OfferUpdate(ctx context.Context, id uuid.UUID, input model.OfferUpdateInput) (*model.OfferUpdatePayload, error)
 	OfferDisable(ctx context.Context, id uuid.UUID) (*model.OfferDisablePayload, error)
+	CartCheckout(ctx context.Context, input model.CartCheckoutInput) (*model.CartCheckoutPayload, error)
+	OrderCancel(ctx context.Context, orderID uuid.UUID, token *string, reason *string) (*model.OrderCancelPayload, error)
+	OrderConfirmPayment(ctx context.Context, orderID uuid.UUID, token *string) (*model.OrderConfirmPaymentPayload, error)
 	StaffSignIn(ctx context.Context, email string, password string) (*model.StaffSignInPayload, error)
 	StaffSignOut(ctx context.Context, token string) (*model.StaffSignOutPayload, error)
+}
+type OrderResolver interface {
+	Fulfillment(ctx context.Context, obj *order.Order) (*model.OrderFulfillment, error)
+
+	Adjustments(ctx context.Context, obj *order.Order) ([]pricing.Adjustment, error)
+	Cost(ctx context.Context, obj *order.Order) (*model.OrderCost, error)
+
+	Transitions(ctx context.Context, obj *order.Order) ([]order.Transition, error)
+	Payments(ctx context.Context, obj *order.Order) ([]order.Payment, error)
 }
 type ProductResolver interface {
 	Attributes(ctx context.Context, obj *catalog.Product) ([]model.Attribute, error)
@@ -727,6 +890,7 @@ type QueryResolver interface {
 	Stores(ctx context.Context, near *location.Point, pickupOnly *bool, first *int, after *string) (*model.StoreConnection, error)
 	Offers(ctx context.Context, first *int, after *string, liveOnly *bool) (*model.OfferConnection, error)
 	Offer(ctx context.Context, id uuid.UUID) (*model.Offer, error)
+	Order(ctx context.Context, id uuid.UUID, token *string) (*order.Order, error)
 	Search(ctx context.Context, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) (*model.SearchResult, error)
 	StaffMe(ctx context.Context) (*staff.Staff, error)
 }
@@ -937,6 +1101,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CartBuyerIdentityUpdatePayload.UserErrors(childComplexity), true
+
+	case "CartCheckoutPayload.order":
+		if e.ComplexityRoot.CartCheckoutPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartCheckoutPayload.Order(childComplexity), true
+	case "CartCheckoutPayload.orderToken":
+		if e.ComplexityRoot.CartCheckoutPayload.OrderToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartCheckoutPayload.OrderToken(childComplexity), true
+	case "CartCheckoutPayload.payment":
+		if e.ComplexityRoot.CartCheckoutPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartCheckoutPayload.Payment(childComplexity), true
+	case "CartCheckoutPayload.userErrors":
+		if e.ComplexityRoot.CartCheckoutPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CartCheckoutPayload.UserErrors(childComplexity), true
 
 	case "CartCost.discountTotal":
 		if e.ComplexityRoot.CartCost.DiscountTotal == nil {
@@ -1283,6 +1472,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Channel.Store(childComplexity), true
 
+	case "CheckoutPayment.clientSecret":
+		if e.ComplexityRoot.CheckoutPayment.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckoutPayment.ClientSecret(childComplexity), true
+	case "CheckoutPayment.intentId":
+		if e.ComplexityRoot.CheckoutPayment.IntentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckoutPayment.IntentID(childComplexity), true
+	case "CheckoutPayment.status":
+		if e.ComplexityRoot.CheckoutPayment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckoutPayment.Status(childComplexity), true
+
 	case "Collection.description":
 		if e.ComplexityRoot.Collection.Description == nil {
 			break
@@ -1343,6 +1551,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Name(childComplexity), true
+	case "Customer.orders":
+		if e.ComplexityRoot.Customer.Orders == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_orders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Orders(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
 	case "CustomerAccessToken.expiresAt":
 		if e.ComplexityRoot.CustomerAccessToken.ExpiresAt == nil {
@@ -1534,6 +1753,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CartBuyerIdentityUpdate(childComplexity, args["cartId"].(uuid.UUID), args["token"].(*string), args["ifVersion"].(*int)), true
+	case "Mutation.cartCheckout":
+		if e.ComplexityRoot.Mutation.CartCheckout == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cartCheckout_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CartCheckout(childComplexity, args["input"].(model.CartCheckoutInput)), true
 	case "Mutation.cartCreate":
 		if e.ComplexityRoot.Mutation.CartCreate == nil {
 			break
@@ -1699,6 +1929,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OfferUpdate(childComplexity, args["id"].(uuid.UUID), args["input"].(model.OfferUpdateInput)), true
+	case "Mutation.orderCancel":
+		if e.ComplexityRoot.Mutation.OrderCancel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderCancel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderCancel(childComplexity, args["orderId"].(uuid.UUID), args["token"].(*string), args["reason"].(*string)), true
+	case "Mutation.orderConfirmPayment":
+		if e.ComplexityRoot.Mutation.OrderConfirmPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderConfirmPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderConfirmPayment(childComplexity, args["orderId"].(uuid.UUID), args["token"].(*string)), true
 	case "Mutation.productArchive":
 		if e.ComplexityRoot.Mutation.ProductArchive == nil {
 			break
@@ -2121,6 +2373,498 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OpeningHours.Opens(childComplexity), true
+
+	case "Order.adjustments":
+		if e.ComplexityRoot.Order.Adjustments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Adjustments(childComplexity), true
+	case "Order.arrivalSpot":
+		if e.ComplexityRoot.Order.ArrivalSpot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ArrivalSpot(childComplexity), true
+	case "Order.arrivedAt":
+		if e.ComplexityRoot.Order.ArrivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ArrivedAt(childComplexity), true
+	case "Order.channelId":
+		if e.ComplexityRoot.Order.ChannelID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ChannelID(childComplexity), true
+	case "Order.cost":
+		if e.ComplexityRoot.Order.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Cost(childComplexity), true
+	case "Order.createdAt":
+		if e.ComplexityRoot.Order.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.CreatedAt(childComplexity), true
+	case "Order.customerId":
+		if e.ComplexityRoot.Order.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.CustomerID(childComplexity), true
+	case "Order.email":
+		if e.ComplexityRoot.Order.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Email(childComplexity), true
+	case "Order.expiresAt":
+		if e.ComplexityRoot.Order.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ExpiresAt(childComplexity), true
+	case "Order.fulfillment":
+		if e.ComplexityRoot.Order.Fulfillment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Fulfillment(childComplexity), true
+	case "Order.holdUntil":
+		if e.ComplexityRoot.Order.HoldUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.HoldUntil(childComplexity), true
+	case "Order.id":
+		if e.ComplexityRoot.Order.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ID(childComplexity), true
+	case "Order.lines":
+		if e.ComplexityRoot.Order.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Lines(childComplexity), true
+	case "Order.number":
+		if e.ComplexityRoot.Order.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Number(childComplexity), true
+	case "Order.paymentMethod":
+		if e.ComplexityRoot.Order.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PaymentMethod(childComplexity), true
+	case "Order.paymentStatus":
+		if e.ComplexityRoot.Order.PaymentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PaymentStatus(childComplexity), true
+	case "Order.payments":
+		if e.ComplexityRoot.Order.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Payments(childComplexity), true
+	case "Order.pickedUpAt":
+		if e.ComplexityRoot.Order.PickedUpAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PickedUpAt(childComplexity), true
+	case "Order.placedAt":
+		if e.ComplexityRoot.Order.PlacedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PlacedAt(childComplexity), true
+	case "Order.readyAt":
+		if e.ComplexityRoot.Order.ReadyAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ReadyAt(childComplexity), true
+	case "Order.status":
+		if e.ComplexityRoot.Order.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Status(childComplexity), true
+	case "Order.transitions":
+		if e.ComplexityRoot.Order.Transitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Transitions(childComplexity), true
+	case "Order.updatedAt":
+		if e.ComplexityRoot.Order.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.UpdatedAt(childComplexity), true
+
+	case "OrderActor.channelId":
+		if e.ComplexityRoot.OrderActor.ChannelID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActor.ChannelID(childComplexity), true
+	case "OrderActor.id":
+		if e.ComplexityRoot.OrderActor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActor.ID(childComplexity), true
+	case "OrderActor.kind":
+		if e.ComplexityRoot.OrderActor.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActor.Kind(childComplexity), true
+
+	case "OrderCancelPayload.order":
+		if e.ComplexityRoot.OrderCancelPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCancelPayload.Order(childComplexity), true
+	case "OrderCancelPayload.userErrors":
+		if e.ComplexityRoot.OrderCancelPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCancelPayload.UserErrors(childComplexity), true
+
+	case "OrderConfirmPaymentPayload.order":
+		if e.ComplexityRoot.OrderConfirmPaymentPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderConfirmPaymentPayload.Order(childComplexity), true
+	case "OrderConfirmPaymentPayload.userErrors":
+		if e.ComplexityRoot.OrderConfirmPaymentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderConfirmPaymentPayload.UserErrors(childComplexity), true
+
+	case "OrderConnection.edges":
+		if e.ComplexityRoot.OrderConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderConnection.Edges(childComplexity), true
+	case "OrderConnection.nodes":
+		if e.ComplexityRoot.OrderConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderConnection.Nodes(childComplexity), true
+	case "OrderConnection.pageInfo":
+		if e.ComplexityRoot.OrderConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderConnection.PageInfo(childComplexity), true
+
+	case "OrderCost.discountTotal":
+		if e.ComplexityRoot.OrderCost.DiscountTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCost.DiscountTotal(childComplexity), true
+	case "OrderCost.shipping":
+		if e.ComplexityRoot.OrderCost.Shipping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCost.Shipping(childComplexity), true
+	case "OrderCost.shippingDiscount":
+		if e.ComplexityRoot.OrderCost.ShippingDiscount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCost.ShippingDiscount(childComplexity), true
+	case "OrderCost.subtotal":
+		if e.ComplexityRoot.OrderCost.Subtotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCost.Subtotal(childComplexity), true
+	case "OrderCost.tax":
+		if e.ComplexityRoot.OrderCost.Tax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCost.Tax(childComplexity), true
+	case "OrderCost.total":
+		if e.ComplexityRoot.OrderCost.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderCost.Total(childComplexity), true
+
+	case "OrderEdge.cursor":
+		if e.ComplexityRoot.OrderEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEdge.Cursor(childComplexity), true
+	case "OrderEdge.node":
+		if e.ComplexityRoot.OrderEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEdge.Node(childComplexity), true
+
+	case "OrderFulfillment.kind":
+		if e.ComplexityRoot.OrderFulfillment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderFulfillment.Kind(childComplexity), true
+	case "OrderFulfillment.location":
+		if e.ComplexityRoot.OrderFulfillment.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderFulfillment.Location(childComplexity), true
+	case "OrderFulfillment.shippingAddress":
+		if e.ComplexityRoot.OrderFulfillment.ShippingAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderFulfillment.ShippingAddress(childComplexity), true
+
+	case "OrderLine.adjustments":
+		if e.ComplexityRoot.OrderLine.Adjustments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Adjustments(childComplexity), true
+	case "OrderLine.addedByChannelId":
+		if e.ComplexityRoot.OrderLine.ChannelID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.ChannelID(childComplexity), true
+	case "OrderLine.discountTotal":
+		if e.ComplexityRoot.OrderLine.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Discount(childComplexity), true
+	case "OrderLine.id":
+		if e.ComplexityRoot.OrderLine.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.ID(childComplexity), true
+	case "OrderLine.productId":
+		if e.ComplexityRoot.OrderLine.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.ProductID(childComplexity), true
+	case "OrderLine.quantity":
+		if e.ComplexityRoot.OrderLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Quantity(childComplexity), true
+	case "OrderLine.sku":
+		if e.ComplexityRoot.OrderLine.SKU == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.SKU(childComplexity), true
+	case "OrderLine.subtotal":
+		if e.ComplexityRoot.OrderLine.Subtotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Subtotal(childComplexity), true
+	case "OrderLine.tax":
+		if e.ComplexityRoot.OrderLine.Tax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Tax(childComplexity), true
+	case "OrderLine.taxRate":
+		if e.ComplexityRoot.OrderLine.TaxRatePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.TaxRatePercent(childComplexity), true
+	case "OrderLine.title":
+		if e.ComplexityRoot.OrderLine.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Title(childComplexity), true
+	case "OrderLine.total":
+		if e.ComplexityRoot.OrderLine.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.Total(childComplexity), true
+	case "OrderLine.unitPrice":
+		if e.ComplexityRoot.OrderLine.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.UnitPrice(childComplexity), true
+	case "OrderLine.variantId":
+		if e.ComplexityRoot.OrderLine.VariantID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.VariantID(childComplexity), true
+	case "OrderLine.variantTitle":
+		if e.ComplexityRoot.OrderLine.VariantTitle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.VariantTitle(childComplexity), true
+
+	case "OrderPayment.amount":
+		if e.ComplexityRoot.OrderPayment.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Amount(childComplexity), true
+	case "OrderPayment.createdAt":
+		if e.ComplexityRoot.OrderPayment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.CreatedAt(childComplexity), true
+	case "OrderPayment.id":
+		if e.ComplexityRoot.OrderPayment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.ID(childComplexity), true
+	case "OrderPayment.intentId":
+		if e.ComplexityRoot.OrderPayment.IntentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.IntentID(childComplexity), true
+	case "OrderPayment.method":
+		if e.ComplexityRoot.OrderPayment.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Method(childComplexity), true
+	case "OrderPayment.provider":
+		if e.ComplexityRoot.OrderPayment.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Provider(childComplexity), true
+	case "OrderPayment.received":
+		if e.ComplexityRoot.OrderPayment.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Received(childComplexity), true
+	case "OrderPayment.reference":
+		if e.ComplexityRoot.OrderPayment.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Reference(childComplexity), true
+	case "OrderPayment.refunded":
+		if e.ComplexityRoot.OrderPayment.Refunded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Refunded(childComplexity), true
+	case "OrderPayment.status":
+		if e.ComplexityRoot.OrderPayment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Status(childComplexity), true
+	case "OrderPayment.tender":
+		if e.ComplexityRoot.OrderPayment.Tender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Tender(childComplexity), true
+
+	case "OrderTransition.actor":
+		if e.ComplexityRoot.OrderTransition.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTransition.Actor(childComplexity), true
+	case "OrderTransition.at":
+		if e.ComplexityRoot.OrderTransition.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTransition.At(childComplexity), true
+	case "OrderTransition.field":
+		if e.ComplexityRoot.OrderTransition.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTransition.Field(childComplexity), true
+	case "OrderTransition.from":
+		if e.ComplexityRoot.OrderTransition.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTransition.From(childComplexity), true
+	case "OrderTransition.reason":
+		if e.ComplexityRoot.OrderTransition.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTransition.Reason(childComplexity), true
+	case "OrderTransition.to":
+		if e.ComplexityRoot.OrderTransition.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTransition.To(childComplexity), true
+
+	case "OrderUserError.code":
+		if e.ComplexityRoot.OrderUserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUserError.Code(childComplexity), true
+	case "OrderUserError.field":
+		if e.ComplexityRoot.OrderUserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUserError.Field(childComplexity), true
+	case "OrderUserError.message":
+		if e.ComplexityRoot.OrderUserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUserError.Message(childComplexity), true
+	case "OrderUserError.stores":
+		if e.ComplexityRoot.OrderUserError.Stores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUserError.Stores(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2583,6 +3327,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Offers(childComplexity, args["first"].(*int), args["after"].(*string), args["liveOnly"].(*bool)), true
+	case "Query.order":
+		if e.ComplexityRoot.Query.Order == nil {
+			break
+		}
+
+		args, err := ec.field_Query_order_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(uuid.UUID), args["token"].(*string)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -2750,6 +3505,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SelectedOption.Value(childComplexity), true
+
+	case "ShippingAddress.city":
+		if e.ComplexityRoot.ShippingAddress.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.City(childComplexity), true
+	case "ShippingAddress.countryCode":
+		if e.ComplexityRoot.ShippingAddress.CountryCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.CountryCode(childComplexity), true
+	case "ShippingAddress.line1":
+		if e.ComplexityRoot.ShippingAddress.Line1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.Line1(childComplexity), true
+	case "ShippingAddress.line2":
+		if e.ComplexityRoot.ShippingAddress.Line2 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.Line2(childComplexity), true
+	case "ShippingAddress.name":
+		if e.ComplexityRoot.ShippingAddress.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.Name(childComplexity), true
+	case "ShippingAddress.phone":
+		if e.ComplexityRoot.ShippingAddress.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.Phone(childComplexity), true
+	case "ShippingAddress.postalCode":
+		if e.ComplexityRoot.ShippingAddress.PostalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.PostalCode(childComplexity), true
+	case "ShippingAddress.region":
+		if e.ComplexityRoot.ShippingAddress.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShippingAddress.Region(childComplexity), true
 
 	case "Staff.email":
 		if e.ComplexityRoot.Staff.Email == nil {
@@ -3065,11 +3869,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAttributeInput,
+		ec.unmarshalInputCartCheckoutInput,
 		ec.unmarshalInputCartInput,
 		ec.unmarshalInputCartLineInput,
 		ec.unmarshalInputCartLineUpdateInput,
 		ec.unmarshalInputCustomerAccessTokenCreateInput,
 		ec.unmarshalInputCustomerCreateInput,
+		ec.unmarshalInputFulfillmentInput,
 		ec.unmarshalInputGeoPointInput,
 		ec.unmarshalInputInventoryAdjustInput,
 		ec.unmarshalInputMediaInput,
@@ -3080,6 +3886,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputOfferTierInput,
 		ec.unmarshalInputOfferUpdateInput,
 		ec.unmarshalInputOptionFilter,
+		ec.unmarshalInputPaymentInput,
+		ec.unmarshalInputPickupInput,
 		ec.unmarshalInputPriceInput,
 		ec.unmarshalInputPriceRangeFilter,
 		ec.unmarshalInputProductCreateInput,
@@ -3089,6 +3897,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputProductVariantInput,
 		ec.unmarshalInputSearchFilter,
 		ec.unmarshalInputSelectedOptionInput,
+		ec.unmarshalInputShippingAddressInput,
+		ec.unmarshalInputShippingInput,
 		ec.unmarshalInputVariantPriceInput,
 	)
 	first := true
@@ -4523,6 +5333,352 @@ extend type Mutation {
   offerDisable(id: ID!): OfferDisablePayload!
 }
 `, BuiltIn: false},
+	{Name: "../schema/order.graphqls", Input: `# Checkout and orders (docs/orders.md has the state machines and the payment
+# flow).
+#
+# ` + "`" + `cartCheckout` + "`" + ` turns a cart into an order in one step: prices, offers
+# (with their versions and explanations) and taxes are frozen into the
+# order, the stock is reserved at the pickup store or at the location that
+# ships, and a payment is started. It is idempotent: a retry with the same
+# ` + "`" + `idempotencyKey` + "`" + `, or any later checkout of the converted cart, returns the
+# same order and the same payment intent.
+#
+# Reaching an order: its customer (signed in), a guest with the
+# ` + "`" + `orderToken` + "`" + ` the checkout returned (pass it as ` + "`" + `token` + "`" + `), or staff: store
+# associates for the orders of their stores, admins and merchandisers for
+# all. Anything else is NOT_FOUND, as for an order that does not exist.
+
+enum OrderStatus {
+  "Waiting for its online payment; the stock is reserved until ` + "`" + `expiresAt` + "`" + `."
+  PENDING_PAYMENT
+  "Paid online, to be paid at pickup, or paid in store; the stock is allocated."
+  PLACED
+  PREPARING
+  READY_FOR_PICKUP
+  PICKED_UP
+  SHIPPED
+  CANCELLED
+  "Not paid in time, or not collected within the store's hold period."
+  EXPIRED
+}
+
+enum OrderPaymentStatus {
+  "Nothing asked yet (pay at pickup, or the payment not started)."
+  UNPAID
+  "A payment is started or processing."
+  PENDING
+  PAID
+  REFUNDED
+  PARTIALLY_REFUNDED
+  "The payment was cancelled before any capture."
+  VOIDED
+  "The last attempt failed; the shopper may try again until the order expires."
+  FAILED
+}
+
+enum PaymentMethod {
+  "A card payment through the payment provider, before the order is placed."
+  ONLINE
+  "Paid in the store when collecting (pickup only)."
+  AT_PICKUP
+  "Paid now at the till, recorded by a store associate."
+  IN_STORE
+}
+
+enum PaymentTender {
+  CASH
+  "An external card terminal."
+  TERMINAL
+}
+
+enum FulfillmentKind {
+  PICKUP
+  SHIPPING
+}
+
+enum OrderActorKind {
+  CUSTOMER
+  STAFF
+  SYSTEM
+  "The payment provider (a verified webhook)."
+  PROVIDER
+}
+
+type Order {
+  id: ID!
+  "Human-readable, e.g. ` + "`" + `MS-000123` + "`" + `."
+  number: String!
+  status: OrderStatus!
+  paymentStatus: OrderPaymentStatus!
+  paymentMethod: PaymentMethod!
+  email: String!
+  "The customer who ordered; null for a guest."
+  customerId: ID
+  "The channel the checkout came through."
+  channelId: ID!
+  fulfillment: OrderFulfillment!
+  "Lines as bought: prices, discounts and taxes frozen at checkout."
+  lines: [OrderLine!]!
+  "The order-level offers, each with its explanation and the offer version that priced it."
+  adjustments: [CartAdjustment!]!
+  cost: OrderCost!
+  "When the unpaid reservation lapses; null when nothing lapses."
+  expiresAt: Time
+  placedAt: Time
+  readyAt: Time
+  pickedUpAt: Time
+  "The last moment to collect a pickup that is ready."
+  holdUntil: Time
+  "When the shopper said they arrived (curbside), and where."
+  arrivedAt: Time
+  arrivalSpot: String
+  createdAt: Time!
+  updatedAt: Time!
+  "Every change of status and payment status, oldest first."
+  transitions: [OrderTransition!]!
+  payments: [OrderPayment!]!
+}
+
+type OrderFulfillment {
+  kind: FulfillmentKind!
+  "The pickup store, or the location the parcel ships from."
+  location: Store!
+  shippingAddress: ShippingAddress
+}
+
+type ShippingAddress {
+  name: String!
+  line1: String!
+  line2: String
+  city: String!
+  postalCode: String!
+  region: String
+  countryCode: String!
+  phone: String
+}
+
+"""
+Prices include taxes: ` + "`" + `tax` + "`" + ` is the part of ` + "`" + `total` + "`" + ` that is VAT, at the rate
+of the fulfilling location's country, computed per line and rounded half up.
+"""
+type OrderCost {
+  subtotal: Money!
+  discountTotal: Money!
+  shipping: Money!
+  shippingDiscount: Money!
+  tax: Money!
+  total: Money!
+}
+
+type OrderLine {
+  id: ID!
+  variantId: ID!
+  productId: ID!
+  sku: String!
+  "The product's title."
+  title: String!
+  "The variant's title, e.g. ` + "`" + `42 / Black` + "`" + `."
+  variantTitle: String!
+  quantity: Int!
+  unitPrice: Money!
+  subtotal: Money!
+  discountTotal: Money!
+  "The VAT included in ` + "`" + `total` + "`" + `."
+  tax: Money!
+  total: Money!
+  "The VAT rate in percent, e.g. ` + "`" + `20` + "`" + ` or ` + "`" + `14.975` + "`" + `."
+  taxRate: String!
+  "The line's own offers, then its shares of the order-level ones."
+  adjustments: [CartAdjustment!]!
+  "The channel that added the line to the cart."
+  addedByChannelId: ID
+}
+
+type OrderActor {
+  kind: OrderActorKind!
+  "The customer or staff user; null for a guest, the system or the provider."
+  id: ID
+  channelId: ID
+}
+
+type OrderTransition {
+  "` + "`" + `status` + "`" + ` or ` + "`" + `paymentStatus` + "`" + `."
+  field: String!
+  "Lower-case state names (` + "`" + `pending_payment` + "`" + `); empty for the first."
+  from: String!
+  to: String!
+  actor: OrderActor!
+  reason: String!
+  at: Time!
+}
+
+type OrderPayment {
+  id: ID!
+  "` + "`" + `stripe` + "`" + ` or ` + "`" + `in_store` + "`" + `."
+  provider: String!
+  intentId: String
+  amount: Money!
+  received: Money!
+  refunded: Money!
+  status: OrderPaymentStatus!
+  method: PaymentMethod!
+  tender: PaymentTender
+  reference: String!
+  createdAt: Time!
+}
+
+"What the paying client needs to confirm an online payment."
+type CheckoutPayment {
+  intentId: String!
+  "Give it to the provider's client library only; never log or store it."
+  clientSecret: String!
+  "The provider's status, e.g. ` + "`" + `requires_payment_method` + "`" + `."
+  status: String!
+}
+
+"""
+A problem with a checkout or an order mutation. ` + "`" + `code` + "`" + ` is INVALID_INPUT,
+NOT_FOUND (the cart or order, or one the request may not reach),
+CONFLICT (the cart is not active, an idempotency key reused for another
+cart, an offer changed or used up since the cart was priced, a move the
+order's state does not allow), OUT_OF_STOCK, UNAUTHENTICATED or FORBIDDEN
+(an in-store payment without a staff user of the store), or
+PAYMENT_FAILED (online payment unavailable, or the provider could not be
+reached: retry with the same key).
+"""
+type OrderUserError {
+  field: [String!]
+  message: String!
+  code: String!
+  "For OUT_OF_STOCK: stores offering pickup that have every unit, nearest first."
+  stores: [Store!]
+}
+
+input CartCheckoutInput {
+  cartId: ID!
+  "The cart's token, for a guest."
+  token: String
+  "Where a guest hears about the order; a signed-in customer's account email is used otherwise."
+  email: String
+  fulfillment: FulfillmentInput!
+  payment: PaymentInput!
+  """
+  16 to 200 characters, random (a UUID v4): a retry with the same key
+  returns the same order and payment intent.
+  """
+  idempotencyKey: String
+}
+
+"Exactly one of ` + "`" + `pickup` + "`" + ` and ` + "`" + `shipping` + "`" + `."
+input FulfillmentInput {
+  pickup: PickupInput
+  shipping: ShippingInput
+}
+
+input PickupInput {
+  "A store offering pickup that has every unit."
+  storeId: ID!
+}
+
+input ShippingInput {
+  address: ShippingAddressInput!
+  """
+  The location to ship from. Without it: a location holding every unit,
+  in the address's country first, warehouses before stores, nearest to
+  ` + "`" + `address.coordinates` + "`" + ` when given.
+  """
+  fromLocationId: ID
+}
+
+input ShippingAddressInput {
+  name: String!
+  line1: String!
+  line2: String
+  city: String!
+  postalCode: String!
+  region: String
+  countryCode: String!
+  phone: String
+  coordinates: GeoPointInput
+}
+
+input PaymentInput {
+  method: PaymentMethod!
+  "IN_STORE only."
+  tender: PaymentTender
+  "IN_STORE only: the terminal's receipt reference."
+  reference: String
+}
+
+type CartCheckoutPayload {
+  order: Order
+  """
+  A token of the order for a guest, to read it (` + "`" + `order(id, token)` + "`" + `),
+  confirm its payment or cancel it. Shown once per call; every token given
+  keeps working. Null for a signed-in customer.
+  """
+  orderToken: String
+  "For ONLINE payment: the intent to confirm on the client."
+  payment: CheckoutPayment
+  userErrors: [OrderUserError!]!
+}
+
+type OrderCancelPayload {
+  order: Order
+  userErrors: [OrderUserError!]!
+}
+
+type OrderConfirmPaymentPayload {
+  order: Order
+  userErrors: [OrderUserError!]!
+}
+
+type OrderEdge {
+  cursor: String!
+  node: Order!
+}
+
+type OrderConnection {
+  edges: [OrderEdge!]!
+  nodes: [Order!]!
+  pageInfo: PageInfo!
+}
+
+extend type Customer {
+  "The customer's orders from every channel (web, app, kiosk, till), newest first. ` + "`" + `first` + "`" + ` is at most 100."
+  orders(first: Int = 20, after: String): OrderConnection!
+}
+
+extend type Query {
+  "The order, when this request may reach it; otherwise a NOT_FOUND error."
+  order(id: ID!, token: String): Order
+}
+
+extend type Mutation {
+  """
+  Turns the cart into an order (see the top of this file). PICKUP reserves
+  the units at the store (OUT_OF_STOCK lists the stores that have them
+  all); ONLINE payment returns ` + "`" + `payment` + "`" + ` to confirm on the client, and the
+  order stays PENDING_PAYMENT until the provider reports the payment (or
+  ` + "`" + `orderConfirmPayment` + "`" + `), for 15 minutes; AT_PICKUP places the order at
+  once; IN_STORE needs a staff token of an associate of the store (or an
+  admin) and records the payment.
+  """
+  cartCheckout(input: CartCheckoutInput!): CartCheckoutPayload!
+  """
+  Cancels the order: its stock is released and its payment voided or
+  refunded. The customer may cancel until the store starts preparing it;
+  staff of the order's store at any open state.
+  """
+  orderCancel(orderId: ID!, token: String, reason: String): OrderCancelPayload!
+  """
+  Tells the server the client confirmed the payment: the server asks the
+  provider (it never takes the client's word) and applies the result, as
+  the provider's webhook does; whichever comes first pays the order.
+  """
+  orderConfirmPayment(orderId: ID!, token: String): OrderConfirmPaymentPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/search.graphqls", Input: `# Product search: typo-tolerant, accent-insensitive, faceted; the same shape
 # whichever engine runs it (Postgres by default, Meilisearch when configured).
 
@@ -4779,6 +5935,20 @@ func (ec *executionContext) childFields_CartBuyerIdentityUpdatePayload(ctx conte
 	return nil, fmt.Errorf("no field named %q was found under type CartBuyerIdentityUpdatePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CartCheckoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_CartCheckoutPayload_order(ctx, field)
+	case "orderToken":
+		return ec.fieldContext_CartCheckoutPayload_orderToken(ctx, field)
+	case "payment":
+		return ec.fieldContext_CartCheckoutPayload_payment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CartCheckoutPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CartCheckoutPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CartCost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "subtotal":
@@ -4983,6 +6153,18 @@ func (ec *executionContext) childFields_Channel(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Channel", field.Name)
 }
 
+func (ec *executionContext) childFields_CheckoutPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "intentId":
+		return ec.fieldContext_CheckoutPayment_intentId(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_CheckoutPayment_clientSecret(ctx, field)
+	case "status":
+		return ec.fieldContext_CheckoutPayment_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CheckoutPayment", field.Name)
+}
+
 func (ec *executionContext) childFields_Collection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5009,6 +6191,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_name(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Customer_createdAt(ctx, field)
+	case "orders":
+		return ec.fieldContext_Customer_orders(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -5305,6 +6489,238 @@ func (ec *executionContext) childFields_OpeningHours(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type OpeningHours", field.Name)
 }
 
+func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Order_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Order_number(ctx, field)
+	case "status":
+		return ec.fieldContext_Order_status(ctx, field)
+	case "paymentStatus":
+		return ec.fieldContext_Order_paymentStatus(ctx, field)
+	case "paymentMethod":
+		return ec.fieldContext_Order_paymentMethod(ctx, field)
+	case "email":
+		return ec.fieldContext_Order_email(ctx, field)
+	case "customerId":
+		return ec.fieldContext_Order_customerId(ctx, field)
+	case "channelId":
+		return ec.fieldContext_Order_channelId(ctx, field)
+	case "fulfillment":
+		return ec.fieldContext_Order_fulfillment(ctx, field)
+	case "lines":
+		return ec.fieldContext_Order_lines(ctx, field)
+	case "adjustments":
+		return ec.fieldContext_Order_adjustments(ctx, field)
+	case "cost":
+		return ec.fieldContext_Order_cost(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Order_expiresAt(ctx, field)
+	case "placedAt":
+		return ec.fieldContext_Order_placedAt(ctx, field)
+	case "readyAt":
+		return ec.fieldContext_Order_readyAt(ctx, field)
+	case "pickedUpAt":
+		return ec.fieldContext_Order_pickedUpAt(ctx, field)
+	case "holdUntil":
+		return ec.fieldContext_Order_holdUntil(ctx, field)
+	case "arrivedAt":
+		return ec.fieldContext_Order_arrivedAt(ctx, field)
+	case "arrivalSpot":
+		return ec.fieldContext_Order_arrivalSpot(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Order_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Order_updatedAt(ctx, field)
+	case "transitions":
+		return ec.fieldContext_Order_transitions(ctx, field)
+	case "payments":
+		return ec.fieldContext_Order_payments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderActor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_OrderActor_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_OrderActor_id(ctx, field)
+	case "channelId":
+		return ec.fieldContext_OrderActor_channelId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderActor", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderCancelPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderCancelPayload_order(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OrderCancelPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderCancelPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderConfirmPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderConfirmPaymentPayload_order(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OrderConfirmPaymentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderConfirmPaymentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OrderConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_OrderConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OrderConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderCost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subtotal":
+		return ec.fieldContext_OrderCost_subtotal(ctx, field)
+	case "discountTotal":
+		return ec.fieldContext_OrderCost_discountTotal(ctx, field)
+	case "shipping":
+		return ec.fieldContext_OrderCost_shipping(ctx, field)
+	case "shippingDiscount":
+		return ec.fieldContext_OrderCost_shippingDiscount(ctx, field)
+	case "tax":
+		return ec.fieldContext_OrderCost_tax(ctx, field)
+	case "total":
+		return ec.fieldContext_OrderCost_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderCost", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_OrderEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_OrderEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderFulfillment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_OrderFulfillment_kind(ctx, field)
+	case "location":
+		return ec.fieldContext_OrderFulfillment_location(ctx, field)
+	case "shippingAddress":
+		return ec.fieldContext_OrderFulfillment_shippingAddress(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderFulfillment", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OrderLine_id(ctx, field)
+	case "variantId":
+		return ec.fieldContext_OrderLine_variantId(ctx, field)
+	case "productId":
+		return ec.fieldContext_OrderLine_productId(ctx, field)
+	case "sku":
+		return ec.fieldContext_OrderLine_sku(ctx, field)
+	case "title":
+		return ec.fieldContext_OrderLine_title(ctx, field)
+	case "variantTitle":
+		return ec.fieldContext_OrderLine_variantTitle(ctx, field)
+	case "quantity":
+		return ec.fieldContext_OrderLine_quantity(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_OrderLine_unitPrice(ctx, field)
+	case "subtotal":
+		return ec.fieldContext_OrderLine_subtotal(ctx, field)
+	case "discountTotal":
+		return ec.fieldContext_OrderLine_discountTotal(ctx, field)
+	case "tax":
+		return ec.fieldContext_OrderLine_tax(ctx, field)
+	case "total":
+		return ec.fieldContext_OrderLine_total(ctx, field)
+	case "taxRate":
+		return ec.fieldContext_OrderLine_taxRate(ctx, field)
+	case "adjustments":
+		return ec.fieldContext_OrderLine_adjustments(ctx, field)
+	case "addedByChannelId":
+		return ec.fieldContext_OrderLine_addedByChannelId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OrderPayment_id(ctx, field)
+	case "provider":
+		return ec.fieldContext_OrderPayment_provider(ctx, field)
+	case "intentId":
+		return ec.fieldContext_OrderPayment_intentId(ctx, field)
+	case "amount":
+		return ec.fieldContext_OrderPayment_amount(ctx, field)
+	case "received":
+		return ec.fieldContext_OrderPayment_received(ctx, field)
+	case "refunded":
+		return ec.fieldContext_OrderPayment_refunded(ctx, field)
+	case "status":
+		return ec.fieldContext_OrderPayment_status(ctx, field)
+	case "method":
+		return ec.fieldContext_OrderPayment_method(ctx, field)
+	case "tender":
+		return ec.fieldContext_OrderPayment_tender(ctx, field)
+	case "reference":
+		return ec.fieldContext_OrderPayment_reference(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OrderPayment_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderPayment", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderTransition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_OrderTransition_field(ctx, field)
+	case "from":
+		return ec.fieldContext_OrderTransition_from(ctx, field)
+	case "to":
+		return ec.fieldContext_OrderTransition_to(ctx, field)
+	case "actor":
+		return ec.fieldContext_OrderTransition_actor(ctx, field)
+	case "reason":
+		return ec.fieldContext_OrderTransition_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_OrderTransition_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderTransition", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderUserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_OrderUserError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_OrderUserError_message(ctx, field)
+	case "code":
+		return ec.fieldContext_OrderUserError_code(ctx, field)
+	case "stores":
+		return ec.fieldContext_OrderUserError_stores(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderUserError", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -5583,6 +6999,28 @@ func (ec *executionContext) childFields_SelectedOption(ctx context.Context, fiel
 		return ec.fieldContext_SelectedOption_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SelectedOption", field.Name)
+}
+
+func (ec *executionContext) childFields_ShippingAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ShippingAddress_name(ctx, field)
+	case "line1":
+		return ec.fieldContext_ShippingAddress_line1(ctx, field)
+	case "line2":
+		return ec.fieldContext_ShippingAddress_line2(ctx, field)
+	case "city":
+		return ec.fieldContext_ShippingAddress_city(ctx, field)
+	case "postalCode":
+		return ec.fieldContext_ShippingAddress_postalCode(ctx, field)
+	case "region":
+		return ec.fieldContext_ShippingAddress_region(ctx, field)
+	case "countryCode":
+		return ec.fieldContext_ShippingAddress_countryCode(ctx, field)
+	case "phone":
+		return ec.fieldContext_ShippingAddress_phone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShippingAddress", field.Name)
 }
 
 func (ec *executionContext) childFields_Staff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5937,6 +7375,28 @@ func (ec *executionContext) field_Collection_products_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Customer_orders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cartBuyerIdentityUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5964,6 +7424,20 @@ func (ec *executionContext) field_Mutation_cartBuyerIdentityUpdate_args(ctx cont
 		return nil, err
 	}
 	args["ifVersion"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cartCheckout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CartCheckoutInput, error) {
+			return ec.unmarshalNCartCheckoutInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartCheckoutInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -6337,6 +7811,58 @@ func (ec *executionContext) field_Mutation_offerUpdate_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_orderCancel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_orderConfirmPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_productArchive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6646,6 +8172,28 @@ func (ec *executionContext) field_Query_offers_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["liveOnly"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
 	return args, nil
 }
 
@@ -7710,6 +9258,125 @@ func (ec *executionContext) fieldContext_CartBuyerIdentityUpdatePayload_userErro
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CartUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartCheckoutPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.CartCheckoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartCheckoutPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartCheckoutPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartCheckoutPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartCheckoutPayload_orderToken(ctx context.Context, field graphql.CollectedField, obj *model.CartCheckoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartCheckoutPayload_orderToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartCheckoutPayload_orderToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CartCheckoutPayload", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CartCheckoutPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.CartCheckoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartCheckoutPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CheckoutPayment) graphql.Marshaler {
+			return ec.marshalOCheckoutPayment2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCheckoutPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CartCheckoutPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartCheckoutPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CheckoutPayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CartCheckoutPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CartCheckoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CartCheckoutPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
+			return ec.marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CartCheckoutPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CartCheckoutPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9257,6 +10924,75 @@ func (ec *executionContext) fieldContext_Channel_store(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _CheckoutPayment_intentId(ctx context.Context, field graphql.CollectedField, obj *model.CheckoutPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CheckoutPayment_intentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IntentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CheckoutPayment_intentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CheckoutPayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CheckoutPayment_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.CheckoutPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CheckoutPayment_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CheckoutPayment_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CheckoutPayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CheckoutPayment_status(ctx context.Context, field graphql.CollectedField, obj *model.CheckoutPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CheckoutPayment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CheckoutPayment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CheckoutPayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Collection_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9483,6 +11219,50 @@ func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Customer_orders(ctx context.Context, field graphql.CollectedField, obj *customer.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_orders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().Orders(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+			return ec.marshalNOrderConnection2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_orders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CustomerAccessToken_accessToken(ctx context.Context, field graphql.CollectedField, obj *customer.AccessToken) (ret graphql.Marshaler) {
@@ -11213,6 +12993,138 @@ func (ec *executionContext) fieldContext_Mutation_offerDisable(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_cartCheckout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartCheckout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartCheckout(ctx, fc.Args["input"].(model.CartCheckoutInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartCheckoutPayload) graphql.Marshaler {
+			return ec.marshalNCartCheckoutPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartCheckoutPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartCheckout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartCheckoutPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartCheckout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_orderCancel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderCancel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderCancel(ctx, fc.Args["orderId"].(uuid.UUID), fc.Args["token"].(*string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderCancelPayload) graphql.Marshaler {
+			return ec.marshalNOrderCancelPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderCancelPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderCancel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderCancelPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderCancel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_orderConfirmPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderConfirmPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderConfirmPayment(ctx, fc.Args["orderId"].(uuid.UUID), fc.Args["token"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConfirmPaymentPayload) graphql.Marshaler {
+			return ec.marshalNOrderConfirmPaymentPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderConfirmPaymentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderConfirmPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderConfirmPaymentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderConfirmPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_staffSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12648,6 +14560,2143 @@ func (ec *executionContext) _OpeningHours_closes(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_OpeningHours_closes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OpeningHours", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Order_number(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_status(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.Status) graphql.Marshaler {
+			return ec.marshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type OrderStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Order_paymentStatus(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_paymentStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.PaymentStatus) graphql.Marshaler {
+			return ec.marshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_paymentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type OrderPaymentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Order_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type PaymentMethod does not have child fields"))
+}
+
+func (ec *executionContext) _Order_email(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_customerId(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Order_channelId(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_channelId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_channelId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Order_fulfillment(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_fulfillment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Fulfillment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderFulfillment) graphql.Marshaler {
+			return ec.marshalNOrderFulfillment2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderFulfillment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_fulfillment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderFulfillment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_lines(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.Line) graphql.Marshaler {
+			return ec.marshalNOrderLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_adjustments(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_adjustments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Adjustments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pricing.Adjustment) graphql.Marshaler {
+			return ec.marshalNCartAdjustment2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐAdjustmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_adjustments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartAdjustment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_cost(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Cost(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderCost) graphql.Marshaler {
+			return ec.marshalNOrderCost2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderCost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderCost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_expiresAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_placedAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_placedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlacedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_placedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_readyAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_readyAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReadyAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_readyAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_pickedUpAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_pickedUpAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickedUpAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_pickedUpAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_holdUntil(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_holdUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_holdUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_arrivedAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_arrivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArrivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_arrivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_arrivalSpot(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_arrivalSpot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArrivalSpot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_arrivalSpot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_createdAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_updatedAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Order_transitions(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_transitions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Transitions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.Transition) graphql.Marshaler {
+			return ec.marshalNOrderTransition2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTransitionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_transitions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderTransition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_payments(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Payments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.Payment) graphql.Marshaler {
+			return ec.marshalNOrderPayment2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderActor_kind(ctx context.Context, field graphql.CollectedField, obj *order.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActor_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.ActorKind) graphql.Marshaler {
+			return ec.marshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActor_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderActor", field, false, false, errors.New("field of type OrderActorKind does not have child fields"))
+}
+
+func (ec *executionContext) _OrderActor_id(ctx context.Context, field graphql.CollectedField, obj *order.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActor_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderActor", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderActor_channelId(ctx context.Context, field graphql.CollectedField, obj *order.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActor_channelId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActor_channelId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderActor", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderCancelPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderCancelPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCancelPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCancelPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCancelPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCancelPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OrderCancelPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCancelPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
+			return ec.marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCancelPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCancelPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderConfirmPaymentPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderConfirmPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderConfirmPaymentPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderConfirmPaymentPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderConfirmPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderConfirmPaymentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OrderConfirmPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderConfirmPaymentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
+			return ec.marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderConfirmPaymentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderConfirmPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderEdge) graphql.Marshaler {
+			return ec.marshalNOrderEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCost_subtotal(ctx context.Context, field graphql.CollectedField, obj *model.OrderCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCost_subtotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subtotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCost_subtotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCost",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCost_discountTotal(ctx context.Context, field graphql.CollectedField, obj *model.OrderCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCost_discountTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscountTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCost_discountTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCost",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCost_shipping(ctx context.Context, field graphql.CollectedField, obj *model.OrderCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCost_shipping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shipping, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCost_shipping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCost",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCost_shippingDiscount(ctx context.Context, field graphql.CollectedField, obj *model.OrderCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCost_shippingDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShippingDiscount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCost_shippingDiscount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCost",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCost_tax(ctx context.Context, field graphql.CollectedField, obj *model.OrderCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCost_tax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCost_tax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCost",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderCost_total(ctx context.Context, field graphql.CollectedField, obj *model.OrderCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderCost_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderCost_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderCost",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderFulfillment_kind(ctx context.Context, field graphql.CollectedField, obj *model.OrderFulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderFulfillment_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.FulfillmentKind) graphql.Marshaler {
+			return ec.marshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderFulfillment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderFulfillment", field, false, false, errors.New("field of type FulfillmentKind does not have child fields"))
+}
+
+func (ec *executionContext) _OrderFulfillment_location(ctx context.Context, field graphql.CollectedField, obj *model.OrderFulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderFulfillment_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *location.Location) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderFulfillment_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderFulfillment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderFulfillment_shippingAddress(ctx context.Context, field graphql.CollectedField, obj *model.OrderFulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderFulfillment_shippingAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShippingAddress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Address) graphql.Marshaler {
+			return ec.marshalOShippingAddress2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderFulfillment_shippingAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderFulfillment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShippingAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_id(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_variantId(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_variantId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VariantID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_variantId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_productId(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_sku(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SKU, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_title(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_variantTitle(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_variantTitle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VariantTitle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_variantTitle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_quantity(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_unitPrice(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_subtotal(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_subtotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subtotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_subtotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_discountTotal(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_discountTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_discountTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_tax(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_tax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_tax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_total(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_taxRate(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_taxRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxRatePercent(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_taxRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_adjustments(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_adjustments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Adjustments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pricing.Adjustment) graphql.Marshaler {
+			return ec.marshalNCartAdjustment2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐAdjustmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_adjustments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartAdjustment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderLine_addedByChannelId(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_addedByChannelId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_addedByChannelId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_id(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_provider(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_intentId(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_intentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IntentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_intentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_amount(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPayment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPayment_received(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPayment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPayment_refunded(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_refunded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_refunded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPayment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPayment_status(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.PaymentStatus) graphql.Marshaler {
+			return ec.marshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type OrderPaymentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_method(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type PaymentMethod does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_tender(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_tender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Tender) graphql.Marshaler {
+			return ec.marshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_tender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type PaymentTender does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_reference(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_reference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderPayment_createdAt(ctx context.Context, field graphql.CollectedField, obj *order.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _OrderTransition_field(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderTransition_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderTransition_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderTransition", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderTransition_from(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderTransition_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderTransition_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderTransition", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderTransition_to(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderTransition_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderTransition_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderTransition", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderTransition_actor(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderTransition_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.Actor) graphql.Marshaler {
+			return ec.marshalNOrderActor2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderTransition_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderTransition",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderActor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderTransition_reason(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderTransition_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderTransition_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderTransition", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderTransition_at(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderTransition_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderTransition_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderTransition", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _OrderUserError_field(ctx context.Context, field graphql.CollectedField, obj *model.OrderUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUserError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderUserError_message(ctx context.Context, field graphql.CollectedField, obj *model.OrderUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUserError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderUserError_code(ctx context.Context, field graphql.CollectedField, obj *model.OrderUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUserError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderUserError_stores(ctx context.Context, field graphql.CollectedField, obj *model.OrderUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUserError_stores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []location.Location) graphql.Marshaler {
+			return ec.marshalOStore2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUserError_stores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderUserError",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -14880,6 +18929,50 @@ func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_order(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Order(ctx, fc.Args["id"].(uuid.UUID), fc.Args["token"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_order_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15429,6 +19522,190 @@ func (ec *executionContext) _SelectedOption_value(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_SelectedOption_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SelectedOption", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_name(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_line1(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_line1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_line1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_line2(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_line2(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line2, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_line2(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_city(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_postalCode(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_postalCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostalCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_postalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_region(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_countryCode(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_countryCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CountryCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_countryCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ShippingAddress_phone(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShippingAddress_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShippingAddress_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShippingAddress", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Staff_id(ctx context.Context, field graphql.CollectedField, obj *staff.Staff) (ret graphql.Marshaler) {
@@ -17814,6 +22091,71 @@ func (ec *executionContext) unmarshalInputAttributeInput(ctx context.Context, ob
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCartCheckoutInput(ctx context.Context, obj any) (model.CartCheckoutInput, error) {
+	var it model.CartCheckoutInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cartId", "token", "email", "fulfillment", "payment", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cartId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cartId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CartID = data
+		case "token":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("token"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Token = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "fulfillment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fulfillment"))
+			data, err := ec.unmarshalNFulfillmentInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐFulfillmentInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fulfillment = data
+		case "payment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payment"))
+			data, err := ec.unmarshalNPaymentInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPaymentInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Payment = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCartInput(ctx context.Context, obj any) (model.CartInput, error) {
 	var it model.CartInput
 	if obj == nil {
@@ -17998,6 +22340,43 @@ func (ec *executionContext) unmarshalInputCustomerCreateInput(ctx context.Contex
 				return it, err
 			}
 			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputFulfillmentInput(ctx context.Context, obj any) (model.FulfillmentInput, error) {
+	var it model.FulfillmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pickup", "shipping"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pickup":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pickup"))
+			data, err := ec.unmarshalOPickupInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pickup = data
+		case "shipping":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipping"))
+			data, err := ec.unmarshalOShippingInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐShippingInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Shipping = data
 		}
 	}
 	return it, nil
@@ -18643,6 +23022,80 @@ func (ec *executionContext) unmarshalInputOptionFilter(ctx context.Context, obj 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPaymentInput(ctx context.Context, obj any) (model.PaymentInput, error) {
+	var it model.PaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"method", "tender", "reference"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		case "tender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tender"))
+			data, err := ec.unmarshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tender = data
+		case "reference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reference"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reference = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPickupInput(ctx context.Context, obj any) (model.PickupInput, error) {
+	var it model.PickupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"storeId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputPriceInput(ctx context.Context, obj any) (catalog.PriceInput, error) {
 	var it catalog.PriceInput
 	if obj == nil {
@@ -19218,6 +23671,129 @@ func (ec *executionContext) unmarshalInputSelectedOptionInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputShippingAddressInput(ctx context.Context, obj any) (model.ShippingAddressInput, error) {
+	var it model.ShippingAddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "line1", "line2", "city", "postalCode", "region", "countryCode", "phone", "coordinates"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "line1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line1"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line1 = data
+		case "line2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line2 = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "countryCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("countryCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CountryCode = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "coordinates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coordinates"))
+			data, err := ec.unmarshalOGeoPointInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐPoint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Coordinates = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputShippingInput(ctx context.Context, obj any) (model.ShippingInput, error) {
+	var it model.ShippingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"address", "fromLocationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNShippingAddressInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐShippingAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "fromLocationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromLocationId"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromLocationID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputVariantPriceInput(ctx context.Context, obj any) (model.VariantPriceInput, error) {
 	var it model.VariantPriceInput
 	if obj == nil {
@@ -19695,6 +24271,59 @@ func (ec *executionContext) _CartBuyerIdentityUpdatePayload(ctx context.Context,
 			}
 		case "userErrors":
 			out.Values[i] = ec._CartBuyerIdentityUpdatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cartCheckoutPayloadImplementors = []string{"CartCheckoutPayload"}
+
+func (ec *executionContext) _CartCheckoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CartCheckoutPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cartCheckoutPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CartCheckoutPayload")
+		case "order":
+			out.Values[i] = ec._CartCheckoutPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "orderToken":
+			out.Values[i] = ec._CartCheckoutPayload_orderToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._CartCheckoutPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CartCheckoutPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20748,6 +25377,54 @@ func (ec *executionContext) _Channel(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var checkoutPaymentImplementors = []string{"CheckoutPayment"}
+
+func (ec *executionContext) _CheckoutPayment(ctx context.Context, sel ast.SelectionSet, obj *model.CheckoutPayment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, checkoutPaymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CheckoutPayment")
+		case "intentId":
+			out.Values[i] = ec._CheckoutPayment_intentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecret":
+			out.Values[i] = ec._CheckoutPayment_clientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CheckoutPayment_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var collectionImplementors = []string{"Collection"}
 
 func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSet, obj *catalog.Collection) graphql.Marshaler {
@@ -20854,23 +25531,61 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Customer_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._Customer_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Customer_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Customer_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "orders":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Customer_orders(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21576,6 +26291,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cartCheckout":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartCheckout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderCancel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderCancel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderConfirmPayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderConfirmPayment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "staffSignIn":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_staffSignIn(ctx, field)
@@ -22211,6 +26947,967 @@ func (ec *executionContext) _OpeningHours(ctx context.Context, sel ast.Selection
 		case "closes":
 			out.Values[i] = ec._OpeningHours_closes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderImplementors = []string{"Order"}
+
+func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, obj *order.Order) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Order")
+		case "id":
+			out.Values[i] = ec._Order_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.Values[i] = ec._Order_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Order_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paymentStatus":
+			out.Values[i] = ec._Order_paymentStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paymentMethod":
+			out.Values[i] = ec._Order_paymentMethod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._Order_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customerId":
+			out.Values[i] = ec._Order_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "channelId":
+			out.Values[i] = ec._Order_channelId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fulfillment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_fulfillment(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lines":
+			out.Values[i] = ec._Order_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "adjustments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_adjustments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cost":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_cost(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "expiresAt":
+			out.Values[i] = ec._Order_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "placedAt":
+			out.Values[i] = ec._Order_placedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "readyAt":
+			out.Values[i] = ec._Order_readyAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pickedUpAt":
+			out.Values[i] = ec._Order_pickedUpAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdUntil":
+			out.Values[i] = ec._Order_holdUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "arrivedAt":
+			out.Values[i] = ec._Order_arrivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "arrivalSpot":
+			out.Values[i] = ec._Order_arrivalSpot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Order_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Order_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "transitions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_transitions(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "payments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_payments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderActorImplementors = []string{"OrderActor"}
+
+func (ec *executionContext) _OrderActor(ctx context.Context, sel ast.SelectionSet, obj *order.Actor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderActorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderActor")
+		case "kind":
+			out.Values[i] = ec._OrderActor_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._OrderActor_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "channelId":
+			out.Values[i] = ec._OrderActor_channelId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderCancelPayloadImplementors = []string{"OrderCancelPayload"}
+
+func (ec *executionContext) _OrderCancelPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OrderCancelPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderCancelPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderCancelPayload")
+		case "order":
+			out.Values[i] = ec._OrderCancelPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OrderCancelPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderConfirmPaymentPayloadImplementors = []string{"OrderConfirmPaymentPayload"}
+
+func (ec *executionContext) _OrderConfirmPaymentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OrderConfirmPaymentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderConfirmPaymentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderConfirmPaymentPayload")
+		case "order":
+			out.Values[i] = ec._OrderConfirmPaymentPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OrderConfirmPaymentPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderConnectionImplementors = []string{"OrderConnection"}
+
+func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OrderConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderConnection")
+		case "edges":
+			out.Values[i] = ec._OrderConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._OrderConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OrderConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderCostImplementors = []string{"OrderCost"}
+
+func (ec *executionContext) _OrderCost(ctx context.Context, sel ast.SelectionSet, obj *model.OrderCost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderCostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderCost")
+		case "subtotal":
+			out.Values[i] = ec._OrderCost_subtotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discountTotal":
+			out.Values[i] = ec._OrderCost_discountTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shipping":
+			out.Values[i] = ec._OrderCost_shipping(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shippingDiscount":
+			out.Values[i] = ec._OrderCost_shippingDiscount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tax":
+			out.Values[i] = ec._OrderCost_tax(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._OrderCost_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderEdgeImplementors = []string{"OrderEdge"}
+
+func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OrderEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderEdge")
+		case "cursor":
+			out.Values[i] = ec._OrderEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._OrderEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderFulfillmentImplementors = []string{"OrderFulfillment"}
+
+func (ec *executionContext) _OrderFulfillment(ctx context.Context, sel ast.SelectionSet, obj *model.OrderFulfillment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderFulfillmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderFulfillment")
+		case "kind":
+			out.Values[i] = ec._OrderFulfillment_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "location":
+			out.Values[i] = ec._OrderFulfillment_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shippingAddress":
+			out.Values[i] = ec._OrderFulfillment_shippingAddress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderLineImplementors = []string{"OrderLine"}
+
+func (ec *executionContext) _OrderLine(ctx context.Context, sel ast.SelectionSet, obj *order.Line) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderLine")
+		case "id":
+			out.Values[i] = ec._OrderLine_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "variantId":
+			out.Values[i] = ec._OrderLine_variantId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productId":
+			out.Values[i] = ec._OrderLine_productId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._OrderLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._OrderLine_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "variantTitle":
+			out.Values[i] = ec._OrderLine_variantTitle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._OrderLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitPrice":
+			out.Values[i] = ec._OrderLine_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subtotal":
+			out.Values[i] = ec._OrderLine_subtotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discountTotal":
+			out.Values[i] = ec._OrderLine_discountTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tax":
+			out.Values[i] = ec._OrderLine_tax(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._OrderLine_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taxRate":
+			out.Values[i] = ec._OrderLine_taxRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustments":
+			out.Values[i] = ec._OrderLine_adjustments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addedByChannelId":
+			out.Values[i] = ec._OrderLine_addedByChannelId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderPaymentImplementors = []string{"OrderPayment"}
+
+func (ec *executionContext) _OrderPayment(ctx context.Context, sel ast.SelectionSet, obj *order.Payment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderPaymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderPayment")
+		case "id":
+			out.Values[i] = ec._OrderPayment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._OrderPayment_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "intentId":
+			out.Values[i] = ec._OrderPayment_intentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._OrderPayment_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "received":
+			out.Values[i] = ec._OrderPayment_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refunded":
+			out.Values[i] = ec._OrderPayment_refunded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._OrderPayment_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._OrderPayment_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tender":
+			out.Values[i] = ec._OrderPayment_tender(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reference":
+			out.Values[i] = ec._OrderPayment_reference(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OrderPayment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderTransitionImplementors = []string{"OrderTransition"}
+
+func (ec *executionContext) _OrderTransition(ctx context.Context, sel ast.SelectionSet, obj *order.Transition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderTransitionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderTransition")
+		case "field":
+			out.Values[i] = ec._OrderTransition_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._OrderTransition_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._OrderTransition_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._OrderTransition_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._OrderTransition_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._OrderTransition_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderUserErrorImplementors = []string{"OrderUserError"}
+
+func (ec *executionContext) _OrderUserError(ctx context.Context, sel ast.SelectionSet, obj *model.OrderUserError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderUserErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderUserError")
+		case "field":
+			out.Values[i] = ec._OrderUserError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._OrderUserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._OrderUserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stores":
+			out.Values[i] = ec._OrderUserError_stores(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -23752,6 +29449,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "order":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_order(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "search":
 			field := field
 
@@ -24048,6 +29767,79 @@ func (ec *executionContext) _SelectedOption(ctx context.Context, sel ast.Selecti
 		case "value":
 			out.Values[i] = ec._SelectedOption_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var shippingAddressImplementors = []string{"ShippingAddress"}
+
+func (ec *executionContext) _ShippingAddress(ctx context.Context, sel ast.SelectionSet, obj *order.Address) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shippingAddressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShippingAddress")
+		case "name":
+			out.Values[i] = ec._ShippingAddress_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line1":
+			out.Values[i] = ec._ShippingAddress_line1(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line2":
+			out.Values[i] = ec._ShippingAddress_line2(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._ShippingAddress_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postalCode":
+			out.Values[i] = ec._ShippingAddress_postalCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._ShippingAddress_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "countryCode":
+			out.Values[i] = ec._ShippingAddress_countryCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._ShippingAddress_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -25242,6 +31034,21 @@ func (ec *executionContext) marshalNCartBuyerIdentityUpdatePayload2ᚖgithubᚗc
 	return ec._CartBuyerIdentityUpdatePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCartCheckoutInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartCheckoutInput(ctx context.Context, v any) (model.CartCheckoutInput, error) {
+	res, err := ec.unmarshalInputCartCheckoutInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCartCheckoutPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartCheckoutPayload(ctx context.Context, sel ast.SelectionSet, v *model.CartCheckoutPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CartCheckoutPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCartCost2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐResult(ctx context.Context, sel ast.SelectionSet, v pricing.Result) graphql.Marshaler {
 	return ec._CartCost(ctx, sel, &v)
 }
@@ -25643,6 +31450,39 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
 }
+
+func (ec *executionContext) unmarshalNFulfillmentInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐFulfillmentInput(ctx context.Context, v any) (*model.FulfillmentInput, error) {
+	res, err := ec.unmarshalInputFulfillmentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind(ctx context.Context, v any) (order.FulfillmentKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind(ctx context.Context, sel ast.SelectionSet, v order.FulfillmentKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind = map[string]order.FulfillmentKind{
+		"PICKUP":   order.Pickup,
+		"SHIPPING": order.Shipping,
+	}
+	marshalNFulfillmentKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐFulfillmentKind = map[order.FulfillmentKind]string{
+		order.Pickup:   "PICKUP",
+		order.Shipping: "SHIPPING",
+	}
+)
 
 func (ec *executionContext) marshalNGeoPoint2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐPoint(ctx context.Context, sel ast.SelectionSet, v location.Point) graphql.Marshaler {
 	return ec._GeoPoint(ctx, sel, &v)
@@ -26059,6 +31899,300 @@ func (ec *executionContext) unmarshalNOptionFilter2githubᚗcomᚋomnicanalᚋom
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOrder2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx context.Context, sel ast.SelectionSet, v order.Order) graphql.Marshaler {
+	return ec._Order(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrder2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Order) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrder2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx context.Context, sel ast.SelectionSet, v *order.Order) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Order(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderActor2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActor(ctx context.Context, sel ast.SelectionSet, v order.Actor) graphql.Marshaler {
+	return ec._OrderActor(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind(ctx context.Context, v any) (order.ActorKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind(ctx context.Context, sel ast.SelectionSet, v order.ActorKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind = map[string]order.ActorKind{
+		"CUSTOMER": order.ActorCustomer,
+		"STAFF":    order.ActorStaff,
+		"SYSTEM":   order.ActorSystem,
+		"PROVIDER": order.ActorProvider,
+	}
+	marshalNOrderActorKind2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐActorKind = map[order.ActorKind]string{
+		order.ActorCustomer: "CUSTOMER",
+		order.ActorStaff:    "STAFF",
+		order.ActorSystem:   "SYSTEM",
+		order.ActorProvider: "PROVIDER",
+	}
+)
+
+func (ec *executionContext) marshalNOrderCancelPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderCancelPayload(ctx context.Context, sel ast.SelectionSet, v *model.OrderCancelPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderCancelPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderConfirmPaymentPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderConfirmPaymentPayload(ctx context.Context, sel ast.SelectionSet, v *model.OrderConfirmPaymentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderConfirmPaymentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderConnection2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderCost2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderCost(ctx context.Context, sel ast.SelectionSet, v *model.OrderCost) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderCost(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderEdge(ctx context.Context, sel ast.SelectionSet, v model.OrderEdge) graphql.Marshaler {
+	return ec._OrderEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrderEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OrderEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderFulfillment2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderFulfillment(ctx context.Context, sel ast.SelectionSet, v *model.OrderFulfillment) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderFulfillment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐLine(ctx context.Context, sel ast.SelectionSet, v order.Line) graphql.Marshaler {
+	return ec._OrderLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrderLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Line) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderPayment2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPayment(ctx context.Context, sel ast.SelectionSet, v order.Payment) graphql.Marshaler {
+	return ec._OrderPayment(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrderPayment2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Payment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderPayment2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPayment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus(ctx context.Context, v any) (order.PaymentStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus(ctx context.Context, sel ast.SelectionSet, v order.PaymentStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus = map[string]order.PaymentStatus{
+		"UNPAID":             order.Unpaid,
+		"PENDING":            order.PaymentPending,
+		"PAID":               order.Paid,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+		"VOIDED":             order.Voided,
+		"FAILED":             order.PaymentFailed,
+	}
+	marshalNOrderPaymentStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentStatus = map[order.PaymentStatus]string{
+		order.Unpaid:            "UNPAID",
+		order.PaymentPending:    "PENDING",
+		order.Paid:              "PAID",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+		order.Voided:            "VOIDED",
+		order.PaymentFailed:     "FAILED",
+	}
+)
+
+func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus(ctx context.Context, v any) (order.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v order.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus = map[string]order.Status{
+		"PENDING_PAYMENT":  order.PendingPayment,
+		"PLACED":           order.Placed,
+		"PREPARING":        order.Preparing,
+		"READY_FOR_PICKUP": order.ReadyForPickup,
+		"PICKED_UP":        order.PickedUp,
+		"SHIPPED":          order.Shipped,
+		"CANCELLED":        order.Cancelled,
+		"EXPIRED":          order.Expired,
+	}
+	marshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus = map[order.Status]string{
+		order.PendingPayment: "PENDING_PAYMENT",
+		order.Placed:         "PLACED",
+		order.Preparing:      "PREPARING",
+		order.ReadyForPickup: "READY_FOR_PICKUP",
+		order.PickedUp:       "PICKED_UP",
+		order.Shipped:        "SHIPPED",
+		order.Cancelled:      "CANCELLED",
+		order.Expired:        "EXPIRED",
+	}
+)
+
+func (ec *executionContext) marshalNOrderTransition2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTransition(ctx context.Context, sel ast.SelectionSet, v order.Transition) graphql.Marshaler {
+	return ec._OrderTransition(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrderTransition2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTransitionᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Transition) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderTransition2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTransition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserError(ctx context.Context, sel ast.SelectionSet, v model.OrderUserError) graphql.Marshaler {
+	return ec._OrderUserError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -26068,6 +32202,41 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋomnicanalᚋomnic
 	}
 	return ec._PageInfo(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNPaymentInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPaymentInput(ctx context.Context, v any) (*model.PaymentInput, error) {
+	res, err := ec.unmarshalInputPaymentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod(ctx context.Context, v any) (order.PaymentMethod, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v order.PaymentMethod) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod = map[string]order.PaymentMethod{
+		"ONLINE":    order.Online,
+		"AT_PICKUP": order.AtPickup,
+		"IN_STORE":  order.InStore,
+	}
+	marshalNPaymentMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentMethod = map[order.PaymentMethod]string{
+		order.Online:   "ONLINE",
+		order.AtPickup: "AT_PICKUP",
+		order.InStore:  "IN_STORE",
+	}
+)
 
 func (ec *executionContext) marshalNPickupSettings2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupSettings(ctx context.Context, sel ast.SelectionSet, v *model.PickupSettings) graphql.Marshaler {
 	if v == nil {
@@ -26441,6 +32610,11 @@ func (ec *executionContext) marshalNSelectedOption2ᚕgithubᚗcomᚋomnicanal�
 func (ec *executionContext) unmarshalNSelectedOptionInput2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValue(ctx context.Context, v any) (catalog.OptionValue, error) {
 	res, err := ec.unmarshalInputSelectedOptionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNShippingAddressInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐShippingAddressInput(ctx context.Context, v any) (*model.ShippingAddressInput, error) {
+	res, err := ec.unmarshalInputShippingAddressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNStaffRole2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐRole(ctx context.Context, v any) (commerce.Role, error) {
@@ -27019,6 +33193,13 @@ func (ec *executionContext) marshalOChannelKind2ᚕgithubᚗcomᚋomnicanalᚋom
 	return ret
 }
 
+func (ec *executionContext) marshalOCheckoutPayment2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCheckoutPayment(ctx context.Context, sel ast.SelectionSet, v *model.CheckoutPayment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CheckoutPayment(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCollection2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐCollection(ctx context.Context, sel ast.SelectionSet, v *catalog.Collection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -27311,6 +33492,51 @@ func (ec *executionContext) unmarshalOOptionFilter2ᚕgithubᚗcomᚋomnicanal�
 	return res, nil
 }
 
+func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx context.Context, sel ast.SelectionSet, v *order.Order) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Order(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx context.Context, v any) (*order.Tender, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx context.Context, sel ast.SelectionSet, v *order.Tender) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender[*v])
+	return res
+}
+
+var (
+	unmarshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender = map[string]order.Tender{
+		"CASH":     order.Cash,
+		"TERMINAL": order.Terminal,
+	}
+	marshalOPaymentTender2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender = map[order.Tender]string{
+		order.Cash:     "CASH",
+		order.Terminal: "TERMINAL",
+	}
+)
+
+func (ec *executionContext) unmarshalOPickupInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupInput(ctx context.Context, v any) (*model.PickupInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPickupInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOPriceInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐPriceInputᚄ(ctx context.Context, v any) ([]catalog.PriceInput, error) {
 	if v == nil {
 		return nil, nil
@@ -27488,6 +33714,21 @@ func (ec *executionContext) unmarshalOSelectedOptionInput2ᚕgithubᚗcomᚋomni
 	return res, nil
 }
 
+func (ec *executionContext) marshalOShippingAddress2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐAddress(ctx context.Context, sel ast.SelectionSet, v *order.Address) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ShippingAddress(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOShippingInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐShippingInput(ctx context.Context, v any) (*model.ShippingInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputShippingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOStaff2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋstaffᚐStaff(ctx context.Context, sel ast.SelectionSet, v *staff.Staff) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -27516,6 +33757,25 @@ func (ec *executionContext) marshalOStockMovementKind2ᚖgithubᚗcomᚋomnicana
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOStore2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []location.Location) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStore2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOStore2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx context.Context, sel ast.SelectionSet, v *location.Location) graphql.Marshaler {

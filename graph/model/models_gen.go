@@ -18,6 +18,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
+	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 )
@@ -40,6 +41,30 @@ type CartBuyerIdentity struct {
 type CartBuyerIdentityUpdatePayload struct {
 	Cart       *cart.Cart      `json:"cart,omitempty"`
 	UserErrors []CartUserError `json:"userErrors"`
+}
+
+type CartCheckoutInput struct {
+	CartID uuid.UUID `json:"cartId"`
+	// The cart's token, for a guest.
+	Token *string `json:"token,omitempty"`
+	// Where a guest hears about the order; a signed-in customer's account email is used otherwise.
+	Email       *string           `json:"email,omitempty"`
+	Fulfillment *FulfillmentInput `json:"fulfillment"`
+	Payment     *PaymentInput     `json:"payment"`
+	// 16 to 200 characters, random (a UUID v4): a retry with the same key
+	// returns the same order and payment intent.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type CartCheckoutPayload struct {
+	Order *order.Order `json:"order,omitempty"`
+	// A token of the order for a guest, to read it (`order(id, token)`),
+	// confirm its payment or cancel it. Shown once per call; every token given
+	// keeps working. Null for a signed-in customer.
+	OrderToken *string `json:"orderToken,omitempty"`
+	// For ONLINE payment: the intent to confirm on the client.
+	Payment    *CheckoutPayment `json:"payment,omitempty"`
+	UserErrors []OrderUserError `json:"userErrors"`
 }
 
 type CartCreatePayload struct {
@@ -125,6 +150,15 @@ type CartUserError struct {
 	Stores []StoreAvailability `json:"stores,omitempty"`
 }
 
+// What the paying client needs to confirm an online payment.
+type CheckoutPayment struct {
+	IntentID string `json:"intentId"`
+	// Give it to the provider's client library only; never log or store it.
+	ClientSecret string `json:"clientSecret"`
+	// The provider's status, e.g. `requires_payment_method`.
+	Status string `json:"status"`
+}
+
 type CustomerAccessTokenCreateInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -163,6 +197,12 @@ type CustomerUserError struct {
 	Field   []string `json:"field,omitempty"`
 	Message string   `json:"message"`
 	Code    string   `json:"code"`
+}
+
+// Exactly one of `pickup` and `shipping`.
+type FulfillmentInput struct {
+	Pickup   *PickupInput   `json:"pickup,omitempty"`
+	Shipping *ShippingInput `json:"shipping,omitempty"`
 }
 
 // A change of the units on hand: exactly one of `delta` and `setOnHand`.
@@ -357,12 +397,80 @@ type OfferUserError struct {
 	Code    string   `json:"code"`
 }
 
+type OrderCancelPayload struct {
+	Order      *order.Order     `json:"order,omitempty"`
+	UserErrors []OrderUserError `json:"userErrors"`
+}
+
+type OrderConfirmPaymentPayload struct {
+	Order      *order.Order     `json:"order,omitempty"`
+	UserErrors []OrderUserError `json:"userErrors"`
+}
+
+type OrderConnection struct {
+	Edges    []OrderEdge   `json:"edges"`
+	Nodes    []order.Order `json:"nodes"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+// Prices include taxes: `tax` is the part of `total` that is VAT, at the rate
+// of the fulfilling location's country, computed per line and rounded half up.
+type OrderCost struct {
+	Subtotal         *commerce.Money `json:"subtotal"`
+	DiscountTotal    *commerce.Money `json:"discountTotal"`
+	Shipping         *commerce.Money `json:"shipping"`
+	ShippingDiscount *commerce.Money `json:"shippingDiscount"`
+	Tax              *commerce.Money `json:"tax"`
+	Total            *commerce.Money `json:"total"`
+}
+
+type OrderEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *order.Order `json:"node"`
+}
+
+type OrderFulfillment struct {
+	Kind order.FulfillmentKind `json:"kind"`
+	// The pickup store, or the location the parcel ships from.
+	Location        *location.Location `json:"location"`
+	ShippingAddress *order.Address     `json:"shippingAddress,omitempty"`
+}
+
+// A problem with a checkout or an order mutation. `code` is INVALID_INPUT,
+// NOT_FOUND (the cart or order, or one the request may not reach),
+// CONFLICT (the cart is not active, an idempotency key reused for another
+// cart, an offer changed or used up since the cart was priced, a move the
+// order's state does not allow), OUT_OF_STOCK, UNAUTHENTICATED or FORBIDDEN
+// (an in-store payment without a staff user of the store), or
+// PAYMENT_FAILED (online payment unavailable, or the provider could not be
+// reached: retry with the same key).
+type OrderUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+	// For OUT_OF_STOCK: stores offering pickup that have every unit, nearest first.
+	Stores []location.Location `json:"stores,omitempty"`
+}
+
 // Relay cursor pagination: where the current page sits.
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+type PaymentInput struct {
+	Method order.PaymentMethod `json:"method"`
+	// IN_STORE only.
+	Tender *order.Tender `json:"tender,omitempty"`
+	// IN_STORE only: the terminal's receipt reference.
+	Reference *string `json:"reference,omitempty"`
+}
+
+type PickupInput struct {
+	// A store offering pickup that has every unit.
+	StoreID uuid.UUID `json:"storeId"`
 }
 
 type PickupSettings struct {
@@ -544,6 +652,26 @@ type SearchFilter struct {
 	Price *PriceRangeFilter `json:"price,omitempty"`
 	// Products a store holds stock of: "available in my store".
 	InStore *uuid.UUID `json:"inStore,omitempty"`
+}
+
+type ShippingAddressInput struct {
+	Name        string          `json:"name"`
+	Line1       string          `json:"line1"`
+	Line2       *string         `json:"line2,omitempty"`
+	City        string          `json:"city"`
+	PostalCode  string          `json:"postalCode"`
+	Region      *string         `json:"region,omitempty"`
+	CountryCode string          `json:"countryCode"`
+	Phone       *string         `json:"phone,omitempty"`
+	Coordinates *location.Point `json:"coordinates,omitempty"`
+}
+
+type ShippingInput struct {
+	Address *ShippingAddressInput `json:"address"`
+	// The location to ship from. Without it: a location holding every unit,
+	// in the address's country first, warehouses before stores, nearest to
+	// `address.coordinates` when given.
+	FromLocationID *uuid.UUID `json:"fromLocationId,omitempty"`
 }
 
 type StaffSignInPayload struct {
