@@ -5502,7 +5502,7 @@ type OrderActor {
 }
 
 type OrderTransition {
-  "` + "`" + `status` + "`" + ` or ` + "`" + `paymentStatus` + "`" + `."
+  "` + "`" + `status` + "`" + ` or ` + "`" + `payment_status` + "`" + `."
   field: String!
   "Lower-case state names (` + "`" + `pending_payment` + "`" + `); empty for the first."
   from: String!
