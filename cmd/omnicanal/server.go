@@ -26,6 +26,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
 	"github.com/omnicanal/omnicanal/commerce/payment"
+	"github.com/omnicanal/omnicanal/commerce/returns"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph"
 	"github.com/omnicanal/omnicanal/internal/reqid"
@@ -84,6 +85,8 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 		orderOpts = append(orderOpts, order.WithGateway(gateway))
 	}
 	svc.Orders = order.NewService(pool, svc.Carts, svc.Inventory, orderOpts...)
+	// Returns restock the receiving store and refund through the orders.
+	svc.Returns = returns.NewService(pool, svc.Orders, svc.Inventory, svc.Offers, log)
 	a := &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},

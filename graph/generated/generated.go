@@ -24,6 +24,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
+	"github.com/omnicanal/omnicanal/commerce/returns"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph/model"
 	"github.com/omnicanal/omnicanal/graph/scalar"
@@ -54,6 +55,7 @@ type ResolverRoot interface {
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
+	Return() ReturnResolver
 	Staff() StaffResolver
 	Store() StoreResolver
 	Subscription() SubscriptionResolver
@@ -329,6 +331,8 @@ type ComplexityRoot struct {
 		ProductUpdate             func(childComplexity int, id uuid.UUID, input model.ProductUpdateInput) int
 		ProductVariantDelete      func(childComplexity int, id uuid.UUID) int
 		ProductVariantsUpsert     func(childComplexity int, productID uuid.UUID, variants []model.ProductVariantInput) int
+		ReturnCreate              func(childComplexity int, input model.ReturnCreateInput) int
+		ReturnReceive             func(childComplexity int, id uuid.UUID) int
 		StaffSignIn               func(childComplexity int, email string, password string) int
 		StaffSignOut              func(childComplexity int, token string) int
 	}
@@ -439,6 +443,7 @@ type ComplexityRoot struct {
 		PickedUpAt    func(childComplexity int) int
 		PlacedAt      func(childComplexity int) int
 		ReadyAt       func(childComplexity int) int
+		Returns       func(childComplexity int) int
 		Status        func(childComplexity int) int
 		Transitions   func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
@@ -662,6 +667,44 @@ type ComplexityRoot struct {
 		Variant        func(childComplexity int, sku *string, barcode *string) int
 	}
 
+	Return struct {
+		Clawback     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Lines        func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		ReceivedAt   func(childComplexity int) int
+		Refund       func(childComplexity int) int
+		RefundMethod func(childComplexity int) int
+		RefundStatus func(childComplexity int) int
+		RefundedAt   func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Store        func(childComplexity int) int
+	}
+
+	ReturnCreatePayload struct {
+		Return     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReturnLine struct {
+		OrderLineID func(childComplexity int) int
+		Paid        func(childComplexity int) int
+		Quantity    func(childComplexity int) int
+		VariantID   func(childComplexity int) int
+	}
+
+	ReturnReceivePayload struct {
+		Return     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReturnUserError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
 	SearchEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
@@ -846,6 +889,8 @@ type MutationResolver interface {
 	CartCheckout(ctx context.Context, input model.CartCheckoutInput) (*model.CartCheckoutPayload, error)
 	OrderCancel(ctx context.Context, orderID uuid.UUID, token *string, reason *string) (*model.OrderCancelPayload, error)
 	OrderConfirmPayment(ctx context.Context, orderID uuid.UUID, token *string) (*model.OrderConfirmPaymentPayload, error)
+	ReturnCreate(ctx context.Context, input model.ReturnCreateInput) (*model.ReturnCreatePayload, error)
+	ReturnReceive(ctx context.Context, id uuid.UUID) (*model.ReturnReceivePayload, error)
 	StaffSignIn(ctx context.Context, email string, password string) (*model.StaffSignInPayload, error)
 	StaffSignOut(ctx context.Context, token string) (*model.StaffSignOutPayload, error)
 }
@@ -857,6 +902,7 @@ type OrderResolver interface {
 
 	Transitions(ctx context.Context, obj *order.Order) ([]order.Transition, error)
 	Payments(ctx context.Context, obj *order.Order) ([]order.Payment, error)
+	Returns(ctx context.Context, obj *order.Order) ([]returns.Return, error)
 }
 type ProductResolver interface {
 	Attributes(ctx context.Context, obj *catalog.Product) ([]model.Attribute, error)
@@ -893,6 +939,9 @@ type QueryResolver interface {
 	Order(ctx context.Context, id uuid.UUID, token *string) (*order.Order, error)
 	Search(ctx context.Context, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) (*model.SearchResult, error)
 	StaffMe(ctx context.Context) (*staff.Staff, error)
+}
+type ReturnResolver interface {
+	Store(ctx context.Context, obj *returns.Return) (*location.Location, error)
 }
 type StaffResolver interface {
 	Locations(ctx context.Context, obj *staff.Staff) ([]location.Location, error)
@@ -2028,6 +2077,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProductVariantsUpsert(childComplexity, args["productId"].(uuid.UUID), args["variants"].([]model.ProductVariantInput)), true
+	case "Mutation.returnCreate":
+		if e.ComplexityRoot.Mutation.ReturnCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_returnCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReturnCreate(childComplexity, args["input"].(model.ReturnCreateInput)), true
+	case "Mutation.returnReceive":
+		if e.ComplexityRoot.Mutation.ReturnReceive == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_returnReceive_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReturnReceive(childComplexity, args["id"].(uuid.UUID)), true
 	case "Mutation.staffSignIn":
 		if e.ComplexityRoot.Mutation.StaffSignIn == nil {
 			break
@@ -2494,6 +2565,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.ReadyAt(childComplexity), true
+	case "Order.returns":
+		if e.ComplexityRoot.Order.Returns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Returns(childComplexity), true
 	case "Order.status":
 		if e.ComplexityRoot.Order.Status == nil {
 			break
@@ -3411,6 +3488,149 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Variant(childComplexity, args["sku"].(*string), args["barcode"].(*string)), true
 
+	case "Return.clawback":
+		if e.ComplexityRoot.Return.Clawback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.Clawback(childComplexity), true
+	case "Return.createdAt":
+		if e.ComplexityRoot.Return.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.CreatedAt(childComplexity), true
+	case "Return.id":
+		if e.ComplexityRoot.Return.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.ID(childComplexity), true
+	case "Return.lines":
+		if e.ComplexityRoot.Return.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.Lines(childComplexity), true
+	case "Return.reason":
+		if e.ComplexityRoot.Return.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.Reason(childComplexity), true
+	case "Return.receivedAt":
+		if e.ComplexityRoot.Return.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.ReceivedAt(childComplexity), true
+	case "Return.refund":
+		if e.ComplexityRoot.Return.Refund == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.Refund(childComplexity), true
+	case "Return.refundMethod":
+		if e.ComplexityRoot.Return.RefundMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.RefundMethod(childComplexity), true
+	case "Return.refundStatus":
+		if e.ComplexityRoot.Return.RefundStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.RefundStatus(childComplexity), true
+	case "Return.refundedAt":
+		if e.ComplexityRoot.Return.RefundedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.RefundedAt(childComplexity), true
+	case "Return.status":
+		if e.ComplexityRoot.Return.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.Status(childComplexity), true
+	case "Return.store":
+		if e.ComplexityRoot.Return.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Return.Store(childComplexity), true
+
+	case "ReturnCreatePayload.return":
+		if e.ComplexityRoot.ReturnCreatePayload.Return == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCreatePayload.Return(childComplexity), true
+	case "ReturnCreatePayload.userErrors":
+		if e.ComplexityRoot.ReturnCreatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnCreatePayload.UserErrors(childComplexity), true
+
+	case "ReturnLine.orderLineId":
+		if e.ComplexityRoot.ReturnLine.OrderLineID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnLine.OrderLineID(childComplexity), true
+	case "ReturnLine.paid":
+		if e.ComplexityRoot.ReturnLine.Paid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnLine.Paid(childComplexity), true
+	case "ReturnLine.quantity":
+		if e.ComplexityRoot.ReturnLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnLine.Quantity(childComplexity), true
+	case "ReturnLine.variantId":
+		if e.ComplexityRoot.ReturnLine.VariantID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnLine.VariantID(childComplexity), true
+
+	case "ReturnReceivePayload.return":
+		if e.ComplexityRoot.ReturnReceivePayload.Return == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnReceivePayload.Return(childComplexity), true
+	case "ReturnReceivePayload.userErrors":
+		if e.ComplexityRoot.ReturnReceivePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnReceivePayload.UserErrors(childComplexity), true
+
+	case "ReturnUserError.code":
+		if e.ComplexityRoot.ReturnUserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnUserError.Code(childComplexity), true
+	case "ReturnUserError.field":
+		if e.ComplexityRoot.ReturnUserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnUserError.Field(childComplexity), true
+	case "ReturnUserError.message":
+		if e.ComplexityRoot.ReturnUserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnUserError.Message(childComplexity), true
+
 	case "SearchEdge.cursor":
 		if e.ComplexityRoot.SearchEdge.Cursor == nil {
 			break
@@ -3895,6 +4115,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputProductOptionInput,
 		ec.unmarshalInputProductUpdateInput,
 		ec.unmarshalInputProductVariantInput,
+		ec.unmarshalInputReturnCreateInput,
+		ec.unmarshalInputReturnLineInput,
+		ec.unmarshalInputReturnRefundInput,
 		ec.unmarshalInputSearchFilter,
 		ec.unmarshalInputSelectedOptionInput,
 		ec.unmarshalInputShippingAddressInput,
@@ -5679,6 +5902,138 @@ extend type Mutation {
   orderConfirmPayment(orderId: ID!, token: String): OrderConfirmPaymentPayload!
 }
 `, BuiltIn: false},
+	{Name: "../schema/returns.graphqls", Input: `# Returns (docs/orders.md, "Returns").
+#
+# ` + "`" + `returnCreate` + "`" + ` takes back units of an order, from any channel, into a
+# store:
+#
+# - a store associate (staff token) takes a return of any order into a
+#   store they work in: the units are restocked there and the refund given
+#   at once (to the card through the provider, or in cash at the till);
+# - the customer who placed the order, or a guest with its order ` + "`" + `token` + "`" + `,
+#   starts a return naming the store they will bring the units to: nothing
+#   moves until an associate of that store receives it (` + "`" + `returnReceive` + "`" + `).
+#
+# The refund is computed from the prices and offers frozen in the order: a
+# line's units are worth its paid total pro rata, and if the units kept no
+# longer reach an offer's threshold (spend N get M, buy X get Y, a minimum
+# subtotal) the discount they lose is taken from the refund — never below
+# zero, never more than was paid.
+
+enum ReturnStatus {
+  "Started by the customer; the units are not in the store yet."
+  REQUESTED
+  "The units are in the receiving store, back on hand."
+  RECEIVED
+}
+
+enum ReturnRefundMethod {
+  "The order's payment: the card through the provider, or the till's tender for an order paid in store."
+  ORIGINAL
+  "Cash at the till, given by the associate taking the return."
+  CASH
+}
+
+enum ReturnRefundStatus {
+  "Nothing to give back (the claw-back took it all)."
+  NONE
+  "Due: the units are not received yet, or the provider could not be reached (retry the same request)."
+  PENDING
+  REFUNDED
+}
+
+type Return {
+  id: ID!
+  status: ReturnStatus!
+  "The receiving store."
+  store: Store!
+  reason: String!
+  refundMethod: ReturnRefundMethod!
+  "What this return gives back, after the claw-back."
+  refund: Money!
+  "The discount the kept units lost, taken from the returned units' paid share."
+  clawback: Money!
+  refundStatus: ReturnRefundStatus!
+  lines: [ReturnLine!]!
+  createdAt: Time!
+  receivedAt: Time
+  refundedAt: Time
+}
+
+type ReturnLine {
+  orderLineId: ID!
+  variantId: ID!
+  quantity: Int!
+  "The units' share of what their line was paid, before any claw-back."
+  paid: Money!
+}
+
+input ReturnCreateInput {
+  orderId: ID!
+  "The order token, for a guest."
+  token: String
+  "The receiving store."
+  storeId: ID!
+  lines: [ReturnLineInput!]!
+  reason: String
+  refund: ReturnRefundInput!
+  """
+  16 to 200 characters, random (a UUID v4): a retry with the same key
+  returns the same return and never refunds twice.
+  """
+  idempotencyKey: String!
+}
+
+input ReturnLineInput {
+  orderLineId: ID!
+  quantity: Int!
+}
+
+input ReturnRefundInput {
+  method: ReturnRefundMethod!
+}
+
+"""
+A problem with a return. ` + "`" + `code` + "`" + ` is INVALID_INPUT (a line not in the order,
+more units than are left to return, cash asked by a customer), NOT_FOUND
+(the order or return, or one the request may not reach), CONFLICT (an
+order not handed over or shipped, or not paid; an idempotency key reused
+for another order), UNAUTHENTICATED or FORBIDDEN (an associate taking a
+return into a store they do not work in), or PAYMENT_FAILED (the provider
+refund failed: the return is recorded, retry with the same key).
+"""
+type ReturnUserError {
+  field: [String!]
+  message: String!
+  code: String!
+}
+
+type ReturnCreatePayload {
+  return: Return
+  userErrors: [ReturnUserError!]!
+}
+
+type ReturnReceivePayload {
+  return: Return
+  userErrors: [ReturnUserError!]!
+}
+
+extend type Mutation {
+  "Takes back units of an order into a store (see above)."
+  returnCreate(input: ReturnCreateInput!): ReturnCreatePayload!
+  """
+  An associate of the receiving store takes in the units of a return the
+  customer started: restocked, refunded. Again: no change, but a refund
+  left pending is retried.
+  """
+  returnReceive(id: ID!): ReturnReceivePayload!
+}
+
+extend type Order {
+  "The order's returns, oldest first."
+  returns: [Return!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/search.graphqls", Input: `# Product search: typo-tolerant, accent-insensitive, faceted; the same shape
 # whichever engine runs it (Postgres by default, Meilisearch when configured).
 
@@ -6537,6 +6892,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_transitions(ctx, field)
 	case "payments":
 		return ec.fieldContext_Order_payments(ctx, field)
+	case "returns":
+		return ec.fieldContext_Order_returns(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -6939,6 +7296,82 @@ func (ec *executionContext) childFields_ProductVariantsUpsertPayload(ctx context
 		return ec.fieldContext_ProductVariantsUpsertPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariantsUpsertPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Return(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Return_id(ctx, field)
+	case "status":
+		return ec.fieldContext_Return_status(ctx, field)
+	case "store":
+		return ec.fieldContext_Return_store(ctx, field)
+	case "reason":
+		return ec.fieldContext_Return_reason(ctx, field)
+	case "refundMethod":
+		return ec.fieldContext_Return_refundMethod(ctx, field)
+	case "refund":
+		return ec.fieldContext_Return_refund(ctx, field)
+	case "clawback":
+		return ec.fieldContext_Return_clawback(ctx, field)
+	case "refundStatus":
+		return ec.fieldContext_Return_refundStatus(ctx, field)
+	case "lines":
+		return ec.fieldContext_Return_lines(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Return_createdAt(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_Return_receivedAt(ctx, field)
+	case "refundedAt":
+		return ec.fieldContext_Return_refundedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Return", field.Name)
+}
+
+func (ec *executionContext) childFields_ReturnCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "return":
+		return ec.fieldContext_ReturnCreatePayload_return(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReturnCreatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReturnCreatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReturnLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderLineId":
+		return ec.fieldContext_ReturnLine_orderLineId(ctx, field)
+	case "variantId":
+		return ec.fieldContext_ReturnLine_variantId(ctx, field)
+	case "quantity":
+		return ec.fieldContext_ReturnLine_quantity(ctx, field)
+	case "paid":
+		return ec.fieldContext_ReturnLine_paid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReturnLine", field.Name)
+}
+
+func (ec *executionContext) childFields_ReturnReceivePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "return":
+		return ec.fieldContext_ReturnReceivePayload_return(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReturnReceivePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReturnReceivePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReturnUserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_ReturnUserError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_ReturnUserError_message(ctx, field)
+	case "code":
+		return ec.fieldContext_ReturnUserError_code(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReturnUserError", field.Name)
 }
 
 func (ec *executionContext) childFields_SearchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7998,6 +8431,34 @@ func (ec *executionContext) field_Mutation_productVariantsUpsert_args(ctx contex
 		return nil, err
 	}
 	args["variants"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_returnCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReturnCreateInput, error) {
+			return ec.unmarshalNReturnCreateInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_returnReceive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -13125,6 +13586,94 @@ func (ec *executionContext) fieldContext_Mutation_orderConfirmPayment(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_returnCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_returnCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReturnCreate(ctx, fc.Args["input"].(model.ReturnCreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReturnCreatePayload) graphql.Marshaler {
+			return ec.marshalNReturnCreatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnCreatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_returnCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReturnCreatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_returnCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_returnReceive(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_returnReceive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReturnReceive(ctx, fc.Args["id"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReturnReceivePayload) graphql.Marshaler {
+			return ec.marshalNReturnReceivePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnReceivePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_returnReceive(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReturnReceivePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_returnReceive_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_staffSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15140,6 +15689,38 @@ func (ec *executionContext) fieldContext_Order_payments(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OrderPayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_returns(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_returns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Returns(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []returns.Return) graphql.Marshaler {
+			return ec.marshalNReturn2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_returns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Return(ctx, field)
 		},
 	}
 	return fc, nil
@@ -19123,6 +19704,616 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Return_id(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Return_status(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v returns.Status) graphql.Marshaler {
+			return ec.marshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type ReturnStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Return_store(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Return().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *location.Location) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Return",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Return_reason(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Return_refundMethod(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_refundMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v returns.RefundMethod) graphql.Marshaler {
+			return ec.marshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_refundMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type ReturnRefundMethod does not have child fields"))
+}
+
+func (ec *executionContext) _Return_refund(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_refund(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refund, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_refund(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Return",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Return_clawback(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_clawback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Clawback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_clawback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Return",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Return_refundStatus(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_refundStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v returns.RefundStatus) graphql.Marshaler {
+			return ec.marshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_refundStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type ReturnRefundStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Return_lines(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []returns.Line) graphql.Marshaler {
+			return ec.marshalNReturnLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Return",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReturnLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Return_createdAt(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Return_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Return_receivedAt(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Return_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Return_refundedAt(ctx context.Context, field graphql.CollectedField, obj *returns.Return) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Return_refundedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Return_refundedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Return", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ReturnCreatePayload_return(ctx context.Context, field graphql.CollectedField, obj *model.ReturnCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnCreatePayload_return(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Return, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *returns.Return) graphql.Marshaler {
+			return ec.marshalOReturn2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturn(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnCreatePayload_return(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReturnCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Return(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReturnCreatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReturnCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnCreatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ReturnUserError) graphql.Marshaler {
+			return ec.marshalNReturnUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnCreatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReturnCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReturnUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReturnLine_orderLineId(ctx context.Context, field graphql.CollectedField, obj *returns.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnLine_orderLineId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderLineID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnLine_orderLineId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnLine", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ReturnLine_variantId(ctx context.Context, field graphql.CollectedField, obj *returns.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnLine_variantId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VariantID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnLine_variantId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnLine", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ReturnLine_quantity(ctx context.Context, field graphql.CollectedField, obj *returns.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnLine", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ReturnLine_paid(ctx context.Context, field graphql.CollectedField, obj *returns.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnLine_paid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnLine_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReturnLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReturnReceivePayload_return(ctx context.Context, field graphql.CollectedField, obj *model.ReturnReceivePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnReceivePayload_return(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Return, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *returns.Return) graphql.Marshaler {
+			return ec.marshalOReturn2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturn(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnReceivePayload_return(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReturnReceivePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Return(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReturnReceivePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReturnReceivePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnReceivePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ReturnUserError) graphql.Marshaler {
+			return ec.marshalNReturnUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnReceivePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReturnReceivePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReturnUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReturnUserError_field(ctx context.Context, field graphql.CollectedField, obj *model.ReturnUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnUserError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnUserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReturnUserError_message(ctx context.Context, field graphql.CollectedField, obj *model.ReturnUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnUserError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnUserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnUserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReturnUserError_code(ctx context.Context, field graphql.CollectedField, obj *model.ReturnUserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnUserError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnUserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnUserError", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
@@ -23569,6 +24760,145 @@ func (ec *executionContext) unmarshalInputProductVariantInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputReturnCreateInput(ctx context.Context, obj any) (model.ReturnCreateInput, error) {
+	var it model.ReturnCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderId", "token", "storeId", "lines", "reason", "refund", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "token":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("token"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Token = data
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "refund":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refund"))
+			data, err := ec.unmarshalNReturnRefundInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnRefundInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Refund = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReturnLineInput(ctx context.Context, obj any) (model.ReturnLineInput, error) {
+	var it model.ReturnLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderLineId", "quantity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderLineId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderLineId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderLineID = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReturnRefundInput(ctx context.Context, obj any) (model.ReturnRefundInput, error) {
+	var it model.ReturnRefundInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"method"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSearchFilter(ctx context.Context, obj any) (model.SearchFilter, error) {
 	var it model.SearchFilter
 	if obj == nil {
@@ -26312,6 +27642,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "returnCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_returnCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnReceive":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_returnReceive(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "staffSignIn":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_staffSignIn(ctx, field)
@@ -27234,6 +28578,44 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 					}
 				}()
 				res = ec._Order_payments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "returns":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_returns(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -29528,6 +30910,319 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var returnImplementors = []string{"Return"}
+
+func (ec *executionContext) _Return(ctx context.Context, sel ast.SelectionSet, obj *returns.Return) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, returnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Return")
+		case "id":
+			out.Values[i] = ec._Return_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Return_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Return_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reason":
+			out.Values[i] = ec._Return_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refundMethod":
+			out.Values[i] = ec._Return_refundMethod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refund":
+			out.Values[i] = ec._Return_refund(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "clawback":
+			out.Values[i] = ec._Return_clawback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refundStatus":
+			out.Values[i] = ec._Return_refundStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			out.Values[i] = ec._Return_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Return_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receivedAt":
+			out.Values[i] = ec._Return_receivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refundedAt":
+			out.Values[i] = ec._Return_refundedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var returnCreatePayloadImplementors = []string{"ReturnCreatePayload"}
+
+func (ec *executionContext) _ReturnCreatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReturnCreatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, returnCreatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReturnCreatePayload")
+		case "return":
+			out.Values[i] = ec._ReturnCreatePayload_return(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReturnCreatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var returnLineImplementors = []string{"ReturnLine"}
+
+func (ec *executionContext) _ReturnLine(ctx context.Context, sel ast.SelectionSet, obj *returns.Line) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, returnLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReturnLine")
+		case "orderLineId":
+			out.Values[i] = ec._ReturnLine_orderLineId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "variantId":
+			out.Values[i] = ec._ReturnLine_variantId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._ReturnLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paid":
+			out.Values[i] = ec._ReturnLine_paid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var returnReceivePayloadImplementors = []string{"ReturnReceivePayload"}
+
+func (ec *executionContext) _ReturnReceivePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReturnReceivePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, returnReceivePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReturnReceivePayload")
+		case "return":
+			out.Values[i] = ec._ReturnReceivePayload_return(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReturnReceivePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var returnUserErrorImplementors = []string{"ReturnUserError"}
+
+func (ec *executionContext) _ReturnUserError(ctx context.Context, sel ast.SelectionSet, obj *model.ReturnUserError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, returnUserErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReturnUserError")
+		case "field":
+			out.Values[i] = ec._ReturnUserError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ReturnUserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._ReturnUserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -32517,6 +34212,201 @@ func (ec *executionContext) marshalNProductVariantsUpsertPayload2ᚖgithubᚗcom
 	return ec._ProductVariantsUpsertPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNReturn2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturn(ctx context.Context, sel ast.SelectionSet, v returns.Return) graphql.Marshaler {
+	return ec._Return(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReturn2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturnᚄ(ctx context.Context, sel ast.SelectionSet, v []returns.Return) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReturn2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNReturnCreateInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnCreateInput(ctx context.Context, v any) (model.ReturnCreateInput, error) {
+	res, err := ec.unmarshalInputReturnCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnCreatePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnCreatePayload(ctx context.Context, sel ast.SelectionSet, v *model.ReturnCreatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReturnCreatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReturnLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐLine(ctx context.Context, sel ast.SelectionSet, v returns.Line) graphql.Marshaler {
+	return ec._ReturnLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReturnLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []returns.Line) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReturnLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNReturnLineInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnLineInput(ctx context.Context, v any) (model.ReturnLineInput, error) {
+	res, err := ec.unmarshalInputReturnLineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReturnLineInput2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx context.Context, v any) ([]model.ReturnLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ReturnLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNReturnLineInput2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNReturnReceivePayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnReceivePayload(ctx context.Context, sel ast.SelectionSet, v *model.ReturnReceivePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReturnReceivePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReturnRefundInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnRefundInput(ctx context.Context, v any) (*model.ReturnRefundInput, error) {
+	res, err := ec.unmarshalInputReturnRefundInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod(ctx context.Context, v any) (returns.RefundMethod, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod(ctx context.Context, sel ast.SelectionSet, v returns.RefundMethod) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod = map[string]returns.RefundMethod{
+		"ORIGINAL": returns.Original,
+		"CASH":     returns.Cash,
+	}
+	marshalNReturnRefundMethod2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundMethod = map[returns.RefundMethod]string{
+		returns.Original: "ORIGINAL",
+		returns.Cash:     "CASH",
+	}
+)
+
+func (ec *executionContext) unmarshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus(ctx context.Context, v any) (returns.RefundStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus(ctx context.Context, sel ast.SelectionSet, v returns.RefundStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus = map[string]returns.RefundStatus{
+		"NONE":     returns.RefundNone,
+		"PENDING":  returns.RefundPending,
+		"REFUNDED": returns.RefundRefunded,
+	}
+	marshalNReturnRefundStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐRefundStatus = map[returns.RefundStatus]string{
+		returns.RefundNone:     "NONE",
+		returns.RefundPending:  "PENDING",
+		returns.RefundRefunded: "REFUNDED",
+	}
+)
+
+func (ec *executionContext) unmarshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus(ctx context.Context, v any) (returns.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus(ctx context.Context, sel ast.SelectionSet, v returns.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus = map[string]returns.Status{
+		"REQUESTED": returns.Requested,
+		"RECEIVED":  returns.Received,
+	}
+	marshalNReturnStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐStatus = map[returns.Status]string{
+		returns.Requested: "REQUESTED",
+		returns.Received:  "RECEIVED",
+	}
+)
+
+func (ec *executionContext) marshalNReturnUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserError(ctx context.Context, sel ast.SelectionSet, v model.ReturnUserError) graphql.Marshaler {
+	return ec._ReturnUserError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReturnUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ReturnUserError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReturnUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNSearchEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdge(ctx context.Context, sel ast.SelectionSet, v model.SearchEdge) graphql.Marshaler {
 	return ec._SearchEdge(ctx, sel, &v)
 }
@@ -33671,6 +35561,13 @@ func (ec *executionContext) unmarshalOProductVariantInput2ᚕgithubᚗcomᚋomni
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOReturn2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturn(ctx context.Context, sel ast.SelectionSet, v *returns.Return) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Return(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOSearchFilter2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFilter(ctx context.Context, v any) (*model.SearchFilter, error) {

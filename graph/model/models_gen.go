@@ -20,6 +20,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
+	"github.com/omnicanal/omnicanal/commerce/returns"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 )
 
@@ -614,6 +615,52 @@ type ProductVariantsUpsertPayload struct {
 }
 
 type Query struct {
+}
+
+type ReturnCreateInput struct {
+	OrderID uuid.UUID `json:"orderId"`
+	// The order token, for a guest.
+	Token *string `json:"token,omitempty"`
+	// The receiving store.
+	StoreID uuid.UUID          `json:"storeId"`
+	Lines   []ReturnLineInput  `json:"lines"`
+	Reason  *string            `json:"reason,omitempty"`
+	Refund  *ReturnRefundInput `json:"refund"`
+	// 16 to 200 characters, random (a UUID v4): a retry with the same key
+	// returns the same return and never refunds twice.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+type ReturnCreatePayload struct {
+	Return     *returns.Return   `json:"return,omitempty"`
+	UserErrors []ReturnUserError `json:"userErrors"`
+}
+
+type ReturnLineInput struct {
+	OrderLineID uuid.UUID `json:"orderLineId"`
+	Quantity    int       `json:"quantity"`
+}
+
+type ReturnReceivePayload struct {
+	Return     *returns.Return   `json:"return,omitempty"`
+	UserErrors []ReturnUserError `json:"userErrors"`
+}
+
+type ReturnRefundInput struct {
+	Method returns.RefundMethod `json:"method"`
+}
+
+// A problem with a return. `code` is INVALID_INPUT (a line not in the order,
+// more units than are left to return, cash asked by a customer), NOT_FOUND
+// (the order or return, or one the request may not reach), CONFLICT (an
+// order not handed over or shipped, or not paid; an idempotency key reused
+// for another order), UNAUTHENTICATED or FORBIDDEN (an associate taking a
+// return into a store they do not work in), or PAYMENT_FAILED (the provider
+// refund failed: the return is recorded, retry with the same key).
+type ReturnUserError struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
 }
 
 type SearchEdge struct {
