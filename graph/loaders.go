@@ -14,6 +14,8 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
+	"github.com/omnicanal/omnicanal/commerce/order"
+	"github.com/omnicanal/omnicanal/commerce/returns"
 )
 
 // loaders batch the per-object lookups of one operation into one query per
@@ -29,6 +31,9 @@ type loaders struct {
 	mediaByProduct      loader[[]catalog.Media]
 	categoriesByProduct loader[[]catalog.ProductCategory]
 	productByID         loader[*catalog.Product]
+	transitionsByOrder  loader[[]order.Transition]
+	paymentsByOrder     loader[[]order.Payment]
+	returnsByOrder      loader[[]*returns.Return]
 	locations           *index[location.Location]
 	categories          *index[catalog.Category]
 
@@ -106,6 +111,20 @@ func newLoaders(s Services, ch *channel.Channel) *loaders {
 			return s.Locations.FindLocations(ctx, location.Filter{})
 		}, func(l location.Location) commerce.ID { return l.ID }),
 		categories: newIndex(s.Catalog.FindCategories, func(c catalog.Category) commerce.ID { return c.ID }),
+		// The orders' loaders take the ids of orders already read with
+		// access (FindOrder, FindCustomerOrders): they check none.
+		transitionsByOrder: grouped(func(ctx context.Context, ids []commerce.ID) (map[commerce.ID][]order.Transition, error) {
+			return s.Orders.FindTransitionsByOrderIDs(ctx, ids)
+		}),
+		paymentsByOrder: grouped(func(ctx context.Context, ids []commerce.ID) (map[commerce.ID][]order.Payment, error) {
+			return s.Orders.FindPaymentsByOrderIDs(ctx, ids)
+		}),
+		returnsByOrder: many(func(ctx context.Context, ids []commerce.ID) ([]*returns.Return, error) {
+			if s.Returns == nil {
+				return nil, nil // without the returns service, no order has any
+			}
+			return s.Returns.FindReturnsByOrderIDs(ctx, ids)
+		}, func(r *returns.Return) commerce.ID { return r.OrderID }),
 	}
 	l.variantsByProduct = many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
 		return s.Catalog.FindVariantsWithPrices(ctx, ids, cur)
@@ -178,6 +197,37 @@ func (l *loaders) prefetch(ctx context.Context, ps []catalog.Product, fields []g
 				l.variantFieldsPrimed.Store(true)
 			})
 		}
+	}
+	wg.Wait()
+}
+
+// prefetchOrders primes, for a page of orders (a connection: nodes and
+// edges), the transitions, payments and returns the query selects of them,
+// one statement each (two for returns and their lines), in parallel. Their
+// lines come with the orders, and their stores from the locations index.
+// The orders must have been read with access: the loaders check none.
+func (l *loaders) prefetchOrders(ctx context.Context, orders []*order.Order) {
+	if len(orders) == 0 {
+		return
+	}
+	ids := make([]commerce.ID, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
+	}
+	top := graphql.CollectFieldsCtx(ctx, nil)
+	selected := map[string]bool{}
+	for _, f := range append(children(ctx, top, "nodes"), children(ctx, children(ctx, top, "edges"), "node")...) {
+		selected[f.Name] = true
+	}
+	var wg sync.WaitGroup
+	if selected["transitions"] {
+		wg.Go(func() { l.transitionsByOrder.prime(ctx, ids) })
+	}
+	if selected["payments"] {
+		wg.Go(func() { l.paymentsByOrder.prime(ctx, ids) })
+	}
+	if selected["returns"] {
+		wg.Go(func() { l.returnsByOrder.prime(ctx, ids) })
 	}
 	wg.Wait()
 }
@@ -301,6 +351,24 @@ func many[V any](fetch func(context.Context, []commerce.ID) ([]V, error), keyOf 
 		for _, r := range rows {
 			k := keyOf(r)
 			byKey[k] = append(byKey[k], r)
+		}
+		out := make([][]V, len(keys))
+		for i, k := range keys {
+			out[i] = byKey[k]
+		}
+		return out, nil
+	}
+	return loader[[]V]{dataloadgen.NewLoader(batch, dataloadgen.WithWait(loaderWait)), batch}
+}
+
+// grouped builds a loader over a fetch that groups its rows by key itself
+// (for rows that do not carry their key), in the order they should be
+// shown; a key without rows loads as nil.
+func grouped[V any](fetch func(context.Context, []commerce.ID) (map[commerce.ID][]V, error)) loader[[]V] {
+	batch := func(ctx context.Context, keys []commerce.ID) ([][]V, []error) {
+		byKey, err := fetch(ctx, keys)
+		if err != nil {
+			return nil, []error{err}
 		}
 		out := make([][]V, len(keys))
 		for i, k := range keys {
