@@ -413,59 +413,26 @@ func decodeCursor(c string) (time.Time, commerce.ID, error) {
 	return at, id, nil
 }
 
-// FindTransitions returns the recorded transitions of orders the caller has
-// already read (with access), oldest first.
+// FindTransitions returns the recorded transitions of an order the caller
+// has already read (with access), oldest first. FindTransitionsByOrderIDs
+// reads those of many orders at once.
 func (s *Service) FindTransitions(ctx context.Context, orderID commerce.ID) ([]Transition, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, field, from_state, to_state, actor_kind, actor_id, channel_id, reason, at
-		FROM order_transitions WHERE order_id = $1 ORDER BY id`, orderID)
+	ts, err := readTransitions(ctx, s.pool, []commerce.ID{orderID})
 	if err != nil {
 		return nil, fmt.Errorf("order.FindTransitions: %w", err)
 	}
-	var (
-		t  Transition
-		ts []Transition
-	)
-	_, err = pgx.ForEachRow(rows, []any{&t.ID, &t.Field, &t.From, &t.To, &t.Actor.Kind, &t.Actor.ID, &t.Actor.ChannelID, &t.Reason, &t.At}, func() error {
-		ts = append(ts, t)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("order.FindTransitions: %w", err)
-	}
-	return ts, nil
+	return ts[orderID], nil
 }
 
 // FindPayments returns the payments of an order the caller has already read
-// (with access), oldest first.
+// (with access), oldest first. FindPaymentsByOrderIDs reads those of many
+// orders at once.
 func (s *Service) FindPayments(ctx context.Context, orderID commerce.ID) ([]Payment, error) {
-	return findPayments(ctx, s.pool, orderID)
-}
-
-func findPayments(ctx context.Context, q db.Querier, orderID commerce.ID) ([]Payment, error) {
-	rows, err := q.Query(ctx, `SELECT id, provider, intent_id, amount, received, refunded, currency_code, status, method,
-			tender, reference, staff_id, created_at, updated_at
-		FROM order_payments WHERE order_id = $1 ORDER BY created_at, id`, orderID)
+	ps, err := readPayments(ctx, s.pool, []commerce.ID{orderID})
 	if err != nil {
 		return nil, fmt.Errorf("order.FindPayments: %w", err)
 	}
-	var (
-		p                          Payment
-		amount, received, refunded int64
-		cur                        string
-		out                        []Payment
-	)
-	_, err = pgx.ForEachRow(rows, []any{&p.ID, &p.Provider, &p.IntentID, &amount, &received, &refunded, &cur, &p.Status, &p.Method,
-		&p.Tender, &p.Reference, &p.StaffID, &p.CreatedAt, &p.UpdatedAt}, func() error {
-		c := commerce.Currency(cur)
-		p.Amount, p.Received, p.Refunded = commerce.Money{Amount: amount, Currency: c}, commerce.Money{Amount: received, Currency: c},
-			commerce.Money{Amount: refunded, Currency: c}
-		out = append(out, p)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("order.FindPayments: %w", err)
-	}
-	return out, nil
+	return ps[orderID], nil
 }
 
 // Moves, for this package and the areas that join its transactions.
