@@ -14,6 +14,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
+	"github.com/omnicanal/omnicanal/commerce/pickup"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/search"
 )
@@ -33,6 +34,8 @@ type Services struct {
 	Carts *cart.Service
 	// Orders checks carts out and follows orders; nil refuses checkout.
 	Orders *order.Service
+	// Pickup runs the stores' pickup desks; nil refuses them.
+	Pickup *pickup.Service
 }
 
 // Resolver is the root resolver; it holds no request state (that lives in
