@@ -135,8 +135,11 @@ type Entry struct {
 }
 
 // MaskEmail keeps the first two characters of the local part and the
-// domain.
+// domain; an order without an email gives "".
 func MaskEmail(email string) string {
+	if email == "" {
+		return ""
+	}
 	local, domain, ok := strings.Cut(email, "@")
 	if !ok {
 		return "•••"
