@@ -575,7 +575,7 @@ func (s *Service) ExpireUncollected(ctx context.Context, now time.Time) (int, er
 			if err != nil {
 				return err
 			}
-			if st, err = s.orders.EndTx(ctx, tx, o, order.Expired, order.SystemActor, "not collected within the hold period"); err != nil {
+			if st, err = s.orders.EndTx(ctx, tx, o, order.Expired, order.SystemActor, expiryReason); err != nil {
 				return err
 			}
 			expired = true
@@ -591,5 +591,42 @@ func (s *Service) ExpireUncollected(ctx context.Context, now time.Time) (int, er
 			s.log.ErrorContext(ctx, "pickup: settling an expired pickup", "order", id, "err", err)
 		}
 	}
+	s.retryRefunds(ctx)
 	return n, nil
+}
+
+// expiryReason is the reason of the expiry transitions this package makes.
+const expiryReason = "not collected within the hold period"
+
+// retryRefunds refunds again, with the same idempotency key, the captured
+// online payments of pickups this package expired whose refund failed
+// (the provider unreachable at the time).
+func (s *Service) retryRefunds(ctx context.Context) {
+	rows, err := s.pool.Query(ctx, `SELECT o.id, p.received - p.refunded, o.currency_code FROM orders o
+		JOIN order_payments p ON p.order_id = o.id AND p.provider = 'stripe'
+		WHERE o.fulfillment = 'pickup' AND o.status = 'expired' AND p.status = 'paid' AND p.received > p.refunded
+			AND EXISTS (SELECT 1 FROM order_transitions t WHERE t.order_id = o.id AND t.field = 'status'
+				AND t.to_state = 'expired' AND t.reason = $1)
+		LIMIT 20`, expiryReason)
+	if err != nil {
+		s.log.ErrorContext(ctx, "pickup: finding refunds to retry", "err", err)
+		return
+	}
+	type due struct {
+		id     commerce.ID
+		amount int64
+		cur    string
+	}
+	var dues []due
+	var d due
+	if _, err := pgx.ForEachRow(rows, []any{&d.id, &d.amount, &d.cur}, func() error { dues = append(dues, d); return nil }); err != nil {
+		s.log.ErrorContext(ctx, "pickup: finding refunds to retry", "err", err)
+		return
+	}
+	for _, d := range dues {
+		amount := commerce.Money{Amount: d.amount, Currency: commerce.Currency(d.cur)}
+		if err := s.orders.RefundOnline(ctx, d.id, amount, "refund:"+d.id.String()+":expire", expiryReason); err != nil {
+			s.log.ErrorContext(ctx, "pickup: refunding an expired pickup again", "order", d.id, "err", err)
+		}
+	}
 }

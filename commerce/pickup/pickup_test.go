@@ -426,12 +426,19 @@ func TestUncollectedPickupsExpire(t *testing.T) {
 	if n, err := e.desk.ExpireUncollected(context.Background(), o.HoldUntil.Add(-time.Minute)); err != nil || n != 0 {
 		t.Fatalf("expired %d early: %v", n, err)
 	}
-	// The ready order at the end of its hold; the unprepared one when its
-	// preparation time (60 minutes in Paris) has passed too.
+	// The ready order at the end of its hold, while the provider is
+	// down: expired, stock released, the refund left to retry.
+	e.gw.Fail.Store(true)
 	n, err := e.desk.ExpireUncollected(context.Background(), o.HoldUntil.Add(time.Second))
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d: %v", n, err)
 	}
+	if got, _ := e.orders.FindOrder(guest, paid.Order.ID, paid.Token); got.Status != order.Expired || got.PaymentStatus != order.Paid {
+		t.Errorf("paid order while the provider is down: %s/%s", got.Status, got.PaymentStatus)
+	}
+	e.gw.Fail.Store(false)
+	// The next run refunds it, and expires the unprepared one once its
+	// preparation time (60 minutes in Paris) has passed too.
 	n, err = e.desk.ExpireUncollected(context.Background(), o.HoldUntil.Add(61*time.Minute))
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d: %v", n, err)
