@@ -11,6 +11,10 @@ import (
 
 // Conversions for the pickup desk (pickup.resolvers.go).
 
+// PickupQRPath serves the QR image of a pickup code (web.PickupQRPath;
+// graph does not import web).
+const PickupQRPath = "/pickup/qr.svg"
+
 // pickupService is the pickup desk, or an error when the server runs
 // without one.
 func (r *Resolver) pickupService() (*pickup.Service, error) {

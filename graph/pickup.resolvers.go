@@ -46,6 +46,16 @@ func (r *orderResolver) PickupCode(ctx context.Context, obj *order.Order) (*stri
 	return r.Pickup.Code(ctx, obj)
 }
 
+// PickupQRCodeURL is the resolver for the pickupQrCodeUrl field.
+func (r *orderResolver) PickupQRCodeURL(ctx context.Context, obj *order.Order) (*string, error) {
+	code, err := r.PickupCode(ctx, obj)
+	if code == nil || err != nil {
+		return nil, err
+	}
+	u := PickupQRPath + "?code=" + *code
+	return &u, nil
+}
+
 // PickupQueue is the resolver for the pickupQueue field.
 func (r *queryResolver) PickupQueue(ctx context.Context, locationID uuid.UUID) ([]pickup.Entry, error) {
 	svc, err := r.pickupService()

@@ -93,7 +93,7 @@ const (
 	handOverOp = `mutation($id: ID!, $code: String!, $payment: PickupPaymentInput) {
   pickupOrderHandOver(orderId: $id, code: $code, payment: $payment) ` + pickupOrderPayload + ` }`
 	arriveOp      = `mutation($id: ID!, $token: String, $spot: String) { orderPickupArrive(orderId: $id, token: $token, spot: $spot) ` + pickupOrderPayload + ` }`
-	orderCodeOp   = `query($id: ID!, $token: String) { order(id: $id, token: $token) { status pickupCode holdUntil } }`
+	orderCodeOp   = `query($id: ID!, $token: String) { order(id: $id, token: $token) { status pickupCode pickupQrCodeUrl holdUntil } }`
 	checkoutIDsOp = `mutation($input: CartCheckoutInput!) { cartCheckout(input: $input) { order { id number } orderToken userErrors { field message code } } }`
 )
 
@@ -201,8 +201,12 @@ func TestPickupDeskThroughTheAPI(t *testing.T) {
 	// The guest reads the code with their token.
 	r = b.send(t, demo.KeyWebEU, "", orderCodeOp, map[string]any{"id": id, "token": orderToken}).ok(t)
 	code, _ := at(r.Data, "order", "pickupCode").(string)
-	if len(code) != pickup.CodeLen {
+	if len(code) != pickup.CodeLen || at(r.Data, "order", "pickupQrCodeUrl") != graph.PickupQRPath+"?code="+code {
 		t.Fatalf("the guest's code: %s", r.Raw)
+	}
+	r = a.send(t, demo.KeyPOSParis, paris, orderCodeOp, map[string]any{"id": id}).ok(t)
+	if at(r.Data, "order", "status") != "READY_FOR_PICKUP" || at(r.Data, "order", "pickupCode") != nil || at(r.Data, "order", "pickupQrCodeUrl") != nil {
+		t.Errorf("the associate reads the order: %s", r.Raw)
 	}
 
 	// A wrong code, then the right one without and with the payment.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/omnicanal/omnicanal/internal/qr"
 )
 
 // The pickup desk page is served at /pickup/ under the strict policy, like
@@ -72,6 +74,29 @@ func TestPickupDeskPage(t *testing.T) {
 		"pickupQueueUpdated", "pickupOrderReady", "pickupOrderHandOver"} {
 		if !bytes.Contains(js, []byte(want)) {
 			t.Errorf("pickup.js lacks %q", want)
+		}
+	}
+}
+
+// The QR image of a pickup code is the code itself, for the desk's scanner
+// to type; anything that is not a code's shape is refused.
+func TestPickupQR(t *testing.T) {
+	rec := get(t, PickupQR(), PickupQRPath+"?code=abc-234", nil)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" ||
+		rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("Content-Security-Policy") != qrCSP {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
+	}
+	want, err := qr.Encode("ABC234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.Body.Bytes(), want.SVG(4)) {
+		t.Fatalf("not the QR of the code:\n%s", rec.Body)
+	}
+	for _, target := range []string{PickupQRPath, PickupQRPath + "?code=https://evil.example", PickupQRPath + "?code=ABC23O",
+		PickupQRPath + "?code=ABC2345"} {
+		if rec := get(t, PickupQR(), target, nil); rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d", target, rec.Code)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,11 +165,20 @@ func TestPickupDeskInBrowser(t *testing.T) {
 	t.Logf("screenshot: %s", shot)
 
 	// The shopper's phone shows the code; a wrong one is refused at the desk.
-	seen := ph.do(`query($id: ID!, $token: String) { order(id: $id, token: $token) { status pickupCode } }`,
+	seen := ph.do(`query($id: ID!, $token: String) { order(id: $id, token: $token) { status pickupCode pickupQrCodeUrl } }`,
 		map[string]any{"id": orderID, "token": orderToken})
 	code, _ := field(seen, "order", "pickupCode").(string)
-	if len(code) != 6 {
+	qrURL, _ := field(seen, "order", "pickupQrCodeUrl").(string)
+	if len(code) != 6 || qrURL == "" {
 		t.Fatalf("the shopper's code: %v", seen)
+	}
+	res, err := http.Get(base + qrURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("the code's QR image: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	wrong := "222222"
 	if code == wrong {

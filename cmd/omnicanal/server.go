@@ -217,6 +217,7 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 	// The QR images of cart handoff codes (the API's qrCodeUrl); the kiosk
 	// page itself is a static file, at /kiosk/.
 	mux.Handle(web.HandoffQRPath, web.HandoffQR())
+	mux.Handle(web.PickupQRPath, web.PickupQR())
 	mux.Handle("/", web.Static())
 	return reqid.Middleware(accessLog(log, recoverHTTP(log, mux)))
 }

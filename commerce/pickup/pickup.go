@@ -367,6 +367,20 @@ func NormalizeCode(code string) string {
 	}, code)
 }
 
+// ValidCode tells whether code, normalized (NormalizeCode), has the shape
+// of a pickup code.
+func ValidCode(code string) bool {
+	if len(code) != CodeLen {
+		return false
+	}
+	for i := range len(code) {
+		if !strings.ContainsRune(cart.HandoffAlphabet, rune(code[i])) {
+			return false
+		}
+	}
+	return true
+}
+
 // Code returns the pickup code of the order o, already read by a request
 // that reaches it, for its owner: nil unless o is ready for pickup, and
 // nil for staff (they type the code the customer shows; they are never

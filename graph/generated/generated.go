@@ -424,30 +424,31 @@ type ComplexityRoot struct {
 	}
 
 	Order struct {
-		Adjustments   func(childComplexity int) int
-		ArrivalSpot   func(childComplexity int) int
-		ArrivedAt     func(childComplexity int) int
-		ChannelID     func(childComplexity int) int
-		Cost          func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		CustomerID    func(childComplexity int) int
-		Email         func(childComplexity int) int
-		ExpiresAt     func(childComplexity int) int
-		Fulfillment   func(childComplexity int) int
-		HoldUntil     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Lines         func(childComplexity int) int
-		Number        func(childComplexity int) int
-		PaymentMethod func(childComplexity int) int
-		PaymentStatus func(childComplexity int) int
-		Payments      func(childComplexity int) int
-		PickedUpAt    func(childComplexity int) int
-		PickupCode    func(childComplexity int) int
-		PlacedAt      func(childComplexity int) int
-		ReadyAt       func(childComplexity int) int
-		Status        func(childComplexity int) int
-		Transitions   func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
+		Adjustments     func(childComplexity int) int
+		ArrivalSpot     func(childComplexity int) int
+		ArrivedAt       func(childComplexity int) int
+		ChannelID       func(childComplexity int) int
+		Cost            func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		CustomerID      func(childComplexity int) int
+		Email           func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+		Fulfillment     func(childComplexity int) int
+		HoldUntil       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		Number          func(childComplexity int) int
+		PaymentMethod   func(childComplexity int) int
+		PaymentStatus   func(childComplexity int) int
+		Payments        func(childComplexity int) int
+		PickedUpAt      func(childComplexity int) int
+		PickupCode      func(childComplexity int) int
+		PickupQRCodeURL func(childComplexity int) int
+		PlacedAt        func(childComplexity int) int
+		ReadyAt         func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Transitions     func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
 	}
 
 	OrderActor struct {
@@ -881,6 +882,7 @@ type OrderResolver interface {
 	Transitions(ctx context.Context, obj *order.Order) ([]order.Transition, error)
 	Payments(ctx context.Context, obj *order.Order) ([]order.Payment, error)
 	PickupCode(ctx context.Context, obj *order.Order) (*string, error)
+	PickupQRCodeURL(ctx context.Context, obj *order.Order) (*string, error)
 }
 type ProductResolver interface {
 	Attributes(ctx context.Context, obj *catalog.Product) ([]model.Attribute, error)
@@ -2558,6 +2560,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.PickupCode(childComplexity), true
+	case "Order.pickupQrCodeUrl":
+		if e.ComplexityRoot.Order.PickupQRCodeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PickupQRCodeURL(childComplexity), true
 	case "Order.placedAt":
 		if e.ComplexityRoot.Order.PlacedAt == nil {
 			break
@@ -5859,6 +5867,11 @@ extend type Order {
   for its customer or a guest with its token only (null for staff).
   """
   pickupCode: String
+  """
+  A QR code image of ` + "`" + `pickupCode` + "`" + ` (SVG, a path on this server), for the
+  customer's phone to show at the desk; null when ` + "`" + `pickupCode` + "`" + ` is.
+  """
+  pickupQrCodeUrl: String
 }
 
 extend type Query {
@@ -6764,6 +6777,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_payments(ctx, field)
 	case "pickupCode":
 		return ec.fieldContext_Order_pickupCode(ctx, field)
+	case "pickupQrCodeUrl":
+		return ec.fieldContext_Order_pickupQrCodeUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -15706,6 +15721,29 @@ func (ec *executionContext) _Order_pickupCode(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Order_pickupCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_pickupQrCodeUrl(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_pickupQrCodeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().PickupQRCodeURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_pickupQrCodeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
@@ -28131,6 +28169,44 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 					}
 				}()
 				res = ec._Order_pickupCode(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pickupQrCodeUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_pickupQrCodeUrl(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
