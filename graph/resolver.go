@@ -15,6 +15,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/returns"
+	"github.com/omnicanal/omnicanal/commerce/pickup"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/search"
 )
@@ -36,6 +37,8 @@ type Services struct {
 	Orders *order.Service
 	// Returns takes orders' units back into stores; nil refuses returns.
 	Returns *returns.Service
+	// Pickup runs the stores' pickup desks; nil refuses them.
+	Pickup *pickup.Service
 }
 
 // Resolver is the root resolver; it holds no request state (that lives in

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/omnicanal/omnicanal/commerce/cart"
+	"github.com/omnicanal/omnicanal/commerce/pickup"
 	"github.com/omnicanal/omnicanal/internal/qr"
 )
 
@@ -51,6 +52,46 @@ func HandoffQR() http.Handler {
 		sym, err := qr.Encode(resume.String())
 		if err != nil {
 			http.Error(w, "the server's address is too long for a QR code", http.StatusBadRequest)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "image/svg+xml")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", qrCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.Method == http.MethodHead {
+			return
+		}
+		_, _ = w.Write(sym.SVG(4))
+	})
+}
+
+// PickupQRPath is where PickupQR is meant to be mounted; the GraphQL API
+// gives it as an order's pickupQrCodeUrl (graph.PickupQRPath).
+const PickupQRPath = "/pickup/qr.svg"
+
+// PickupQR serves GET /pickup/qr.svg?code=XXXXXX: an SVG QR code of the
+// pickup code itself, for the customer's phone to show at the desk, where
+// a scanner types it into the code field. Like HandoffQR it looks nothing
+// up (only pickupOrderHandOver decides what a code is worth), refuses
+// anything that is not a code's shape (400), is not cached, and the access
+// log leaves query strings out.
+func PickupQR() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		code := pickup.NormalizeCode(r.URL.Query().Get("code"))
+		if !pickup.ValidCode(code) {
+			http.Error(w, "code must be a pickup code", http.StatusBadRequest)
+			return
+		}
+		sym, err := qr.Encode(code)
+		if err != nil {
+			http.Error(w, "no QR code for this code", http.StatusBadRequest)
 			return
 		}
 		h := w.Header()

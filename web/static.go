@@ -1,7 +1,8 @@
 // Package web serves the public, unauthenticated browser side of Omnicanal: the developer
 // landing page, the self-hosted GraphiQL explorer and the small demo clients that use the GraphQL
 // API exactly as a real storefront, kiosk or POS would: the store kiosk at /kiosk/ (static/kiosk,
-// with the QR images of handoff codes from HandoffQR).
+// with the QR images of handoff codes from HandoffQR) and the stores' pickup desk at /pickup/
+// (static/pickup: staff sign-in, the live pickup queue, hand-over with the pickup code).
 //
 // Everything is embedded in the binary; nothing is loaded from a CDN at run time.
 package web

@@ -144,7 +144,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger, started func(ne
 		go func() { workerDone <- worker.Run(wctx) }()
 		// The cart hub listens for as long as the server serves; it
 		// reconnects by itself when the database connection drops.
-		go func() { liveDone <- a.Live.Run(wctx) }()
+		go func() { liveDone <- a.runLive(wctx) }()
 		go a.runOrderExpiry(wctx, log)
 		err = serveHTTP(ctx, cfg, newHandler(cfg, a, pool, log), log, started)
 		stopWorker()

@@ -27,6 +27,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/outbox"
 	"github.com/omnicanal/omnicanal/commerce/payment"
 	"github.com/omnicanal/omnicanal/commerce/returns"
+	"github.com/omnicanal/omnicanal/commerce/pickup"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/graph"
 	"github.com/omnicanal/omnicanal/internal/reqid"
@@ -44,6 +45,8 @@ type app struct {
 	// Live feeds the cartUpdated subscriptions of this instance from the
 	// database's notifications; runServe runs it.
 	Live *cart.Hub
+	// PickupLive feeds the stores' live pickup queues (pickupQueueUpdated).
+	PickupLive *pickup.Hub
 	// Cache answers anonymous catalog reads for CacheTTL; nil when off.
 	Cache *graph.Cache
 	// Payments is the Stripe gateway, nil (online payment unavailable)
@@ -87,11 +90,15 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	svc.Orders = order.NewService(pool, svc.Carts, svc.Inventory, orderOpts...)
 	// Returns restock the receiving store and refund through the orders.
 	svc.Returns = returns.NewService(pool, svc.Orders, svc.Inventory, svc.Offers, log)
+	pickupLive := pickup.NewHub(pool, log)
+	svc.Pickup = pickup.NewService(pool, svc.Orders, svc.Inventory, pickup.WithHub(pickupLive), pickup.WithLogger(log))
 	a := &app{
 		Services: svc,
 		Indexer:  &search.Indexer{Catalog: svc.Catalog, Engine: svc.SearchEngine},
 		Outbox:   outbox.NewService(pool),
 		Live:     live,
+
+		PickupLive: pickupLive,
 	}
 	if cfg.CacheTTL > 0 {
 		a.Cache = graph.NewCache(cfg.CacheTTL, 2000)
@@ -108,6 +115,13 @@ var _ cart.UsageLimits = (*offer.Service)(nil)
 
 // orderExpiryEvery is how often each instance expires unpaid orders.
 const orderExpiryEvery = 15 * time.Second
+
+// runLive runs the live-update hubs (carts, pickup queues) until ctx ends.
+func (a *app) runLive(ctx context.Context) error {
+	pickupDone := make(chan error, 1)
+	go func() { pickupDone <- a.PickupLive.Run(ctx) }()
+	return errors.Join(a.Live.Run(ctx), <-pickupDone)
+}
 
 // runOrderExpiry expires the orders whose online payment did not complete
 // in time, every orderExpiryEvery until ctx ends. Every instance runs it:
@@ -127,6 +141,14 @@ func (a *app) runOrderExpiry(ctx context.Context, log *slog.Logger) {
 			}
 			if n > 0 {
 				log.Info("orders expired", "count", n)
+			}
+			// Pickups not collected within their store's hold period.
+			n, err = a.Pickup.ExpireUncollected(ctx, now)
+			if err != nil && ctx.Err() == nil {
+				log.Error("pickup expiry", "err", err)
+			}
+			if n > 0 {
+				log.Info("pickups expired", "count", n)
 			}
 		}
 	}
@@ -198,6 +220,7 @@ func newHandler(cfg Config, a *app, pool *pgxpool.Pool, log *slog.Logger) http.H
 	// The QR images of cart handoff codes (the API's qrCodeUrl); the kiosk
 	// page itself is a static file, at /kiosk/.
 	mux.Handle(web.HandoffQRPath, web.HandoffQR())
+	mux.Handle(web.PickupQRPath, web.PickupQR())
 	mux.Handle("/", web.Static())
 	return reqid.Middleware(accessLog(log, recoverHTTP(log, mux)))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
+	"github.com/omnicanal/omnicanal/commerce/pickup"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
 	"github.com/omnicanal/omnicanal/commerce/returns"
 	"github.com/omnicanal/omnicanal/commerce/staff"
@@ -324,6 +325,10 @@ type ComplexityRoot struct {
 		OfferUpdate               func(childComplexity int, id uuid.UUID, input model.OfferUpdateInput) int
 		OrderCancel               func(childComplexity int, orderID uuid.UUID, token *string, reason *string) int
 		OrderConfirmPayment       func(childComplexity int, orderID uuid.UUID, token *string) int
+		OrderPickupArrive         func(childComplexity int, orderID uuid.UUID, token *string, spot *string) int
+		PickupOrderHandOver       func(childComplexity int, orderID uuid.UUID, code string, payment *model.PickupPaymentInput) int
+		PickupOrderPrepare        func(childComplexity int, orderID uuid.UUID) int
+		PickupOrderReady          func(childComplexity int, orderID uuid.UUID) int
 		ProductArchive            func(childComplexity int, id uuid.UUID) int
 		ProductCreate             func(childComplexity int, input model.ProductCreateInput, idempotencyKey *string) int
 		ProductPricesSet          func(childComplexity int, productID uuid.UUID, prices []model.VariantPriceInput) int
@@ -423,30 +428,32 @@ type ComplexityRoot struct {
 	}
 
 	Order struct {
-		Adjustments   func(childComplexity int) int
-		ArrivalSpot   func(childComplexity int) int
-		ArrivedAt     func(childComplexity int) int
-		ChannelID     func(childComplexity int) int
-		Cost          func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		CustomerID    func(childComplexity int) int
-		Email         func(childComplexity int) int
-		ExpiresAt     func(childComplexity int) int
-		Fulfillment   func(childComplexity int) int
-		HoldUntil     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Lines         func(childComplexity int) int
-		Number        func(childComplexity int) int
-		PaymentMethod func(childComplexity int) int
-		PaymentStatus func(childComplexity int) int
-		Payments      func(childComplexity int) int
-		PickedUpAt    func(childComplexity int) int
-		PlacedAt      func(childComplexity int) int
-		ReadyAt       func(childComplexity int) int
-		Returns       func(childComplexity int) int
-		Status        func(childComplexity int) int
-		Transitions   func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
+		Adjustments     func(childComplexity int) int
+		ArrivalSpot     func(childComplexity int) int
+		ArrivedAt       func(childComplexity int) int
+		ChannelID       func(childComplexity int) int
+		Cost            func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		CustomerID      func(childComplexity int) int
+		Email           func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+		Fulfillment     func(childComplexity int) int
+		HoldUntil       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		Number          func(childComplexity int) int
+		PaymentMethod   func(childComplexity int) int
+		PaymentStatus   func(childComplexity int) int
+		Payments        func(childComplexity int) int
+		PickedUpAt      func(childComplexity int) int
+		PickupCode      func(childComplexity int) int
+		PickupQRCodeURL func(childComplexity int) int
+		PlacedAt        func(childComplexity int) int
+		ReadyAt         func(childComplexity int) int
+		Returns         func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Transitions     func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
 	}
 
 	OrderActor struct {
@@ -544,6 +551,17 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PickupOrderPayload struct {
+		Order      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	PickupQueueEntry struct {
+		CustomerName func(childComplexity int) int
+		MaskedEmail  func(childComplexity int) int
+		Order        func(childComplexity int) int
 	}
 
 	PickupSettings struct {
@@ -658,6 +676,7 @@ type ComplexityRoot struct {
 		Offer          func(childComplexity int, id uuid.UUID) int
 		Offers         func(childComplexity int, first *int, after *string, liveOnly *bool) int
 		Order          func(childComplexity int, id uuid.UUID, token *string) int
+		PickupQueue    func(childComplexity int, locationID uuid.UUID) int
 		Product        func(childComplexity int, handle *string, id *uuid.UUID) int
 		Products       func(childComplexity int, first *int, after *string, filter *model.ProductFilter, sortKey *model.ProductSortKey, reverse *bool) int
 		Search         func(childComplexity int, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) int
@@ -827,7 +846,8 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		CartUpdated func(childComplexity int, cartID uuid.UUID, token *string) int
+		CartUpdated        func(childComplexity int, cartID uuid.UUID, token *string) int
+		PickupQueueUpdated func(childComplexity int, locationID uuid.UUID) int
 	}
 }
 
@@ -889,6 +909,10 @@ type MutationResolver interface {
 	CartCheckout(ctx context.Context, input model.CartCheckoutInput) (*model.CartCheckoutPayload, error)
 	OrderCancel(ctx context.Context, orderID uuid.UUID, token *string, reason *string) (*model.OrderCancelPayload, error)
 	OrderConfirmPayment(ctx context.Context, orderID uuid.UUID, token *string) (*model.OrderConfirmPaymentPayload, error)
+	PickupOrderPrepare(ctx context.Context, orderID uuid.UUID) (*model.PickupOrderPayload, error)
+	PickupOrderReady(ctx context.Context, orderID uuid.UUID) (*model.PickupOrderPayload, error)
+	PickupOrderHandOver(ctx context.Context, orderID uuid.UUID, code string, payment *model.PickupPaymentInput) (*model.PickupOrderPayload, error)
+	OrderPickupArrive(ctx context.Context, orderID uuid.UUID, token *string, spot *string) (*model.PickupOrderPayload, error)
 	ReturnCreate(ctx context.Context, input model.ReturnCreateInput) (*model.ReturnCreatePayload, error)
 	ReturnReceive(ctx context.Context, id uuid.UUID) (*model.ReturnReceivePayload, error)
 	StaffSignIn(ctx context.Context, email string, password string) (*model.StaffSignInPayload, error)
@@ -902,6 +926,8 @@ type OrderResolver interface {
 
 	Transitions(ctx context.Context, obj *order.Order) ([]order.Transition, error)
 	Payments(ctx context.Context, obj *order.Order) ([]order.Payment, error)
+	PickupCode(ctx context.Context, obj *order.Order) (*string, error)
+	PickupQRCodeURL(ctx context.Context, obj *order.Order) (*string, error)
 	Returns(ctx context.Context, obj *order.Order) ([]returns.Return, error)
 }
 type ProductResolver interface {
@@ -937,6 +963,7 @@ type QueryResolver interface {
 	Offers(ctx context.Context, first *int, after *string, liveOnly *bool) (*model.OfferConnection, error)
 	Offer(ctx context.Context, id uuid.UUID) (*model.Offer, error)
 	Order(ctx context.Context, id uuid.UUID, token *string) (*order.Order, error)
+	PickupQueue(ctx context.Context, locationID uuid.UUID) ([]pickup.Entry, error)
 	Search(ctx context.Context, query *string, filter *model.SearchFilter, facets []string, sort *model.SearchSort, first *int, after *string) (*model.SearchResult, error)
 	StaffMe(ctx context.Context) (*staff.Staff, error)
 }
@@ -951,6 +978,7 @@ type StoreResolver interface {
 }
 type SubscriptionResolver interface {
 	CartUpdated(ctx context.Context, cartID uuid.UUID, token *string) (<-chan *cart.Cart, error)
+	PickupQueueUpdated(ctx context.Context, locationID uuid.UUID) (<-chan []pickup.Entry, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2000,6 +2028,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OrderConfirmPayment(childComplexity, args["orderId"].(uuid.UUID), args["token"].(*string)), true
+	case "Mutation.orderPickupArrive":
+		if e.ComplexityRoot.Mutation.OrderPickupArrive == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderPickupArrive_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderPickupArrive(childComplexity, args["orderId"].(uuid.UUID), args["token"].(*string), args["spot"].(*string)), true
+	case "Mutation.pickupOrderHandOver":
+		if e.ComplexityRoot.Mutation.PickupOrderHandOver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pickupOrderHandOver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PickupOrderHandOver(childComplexity, args["orderId"].(uuid.UUID), args["code"].(string), args["payment"].(*model.PickupPaymentInput)), true
+	case "Mutation.pickupOrderPrepare":
+		if e.ComplexityRoot.Mutation.PickupOrderPrepare == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pickupOrderPrepare_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PickupOrderPrepare(childComplexity, args["orderId"].(uuid.UUID)), true
+	case "Mutation.pickupOrderReady":
+		if e.ComplexityRoot.Mutation.PickupOrderReady == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pickupOrderReady_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PickupOrderReady(childComplexity, args["orderId"].(uuid.UUID)), true
 	case "Mutation.productArchive":
 		if e.ComplexityRoot.Mutation.ProductArchive == nil {
 			break
@@ -2553,6 +2625,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.PickedUpAt(childComplexity), true
+	case "Order.pickupCode":
+		if e.ComplexityRoot.Order.PickupCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PickupCode(childComplexity), true
+	case "Order.pickupQrCodeUrl":
+		if e.ComplexityRoot.Order.PickupQRCodeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PickupQRCodeURL(childComplexity), true
 	case "Order.placedAt":
 		if e.ComplexityRoot.Order.PlacedAt == nil {
 			break
@@ -2967,6 +3051,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PickupOrderPayload.order":
+		if e.ComplexityRoot.PickupOrderPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickupOrderPayload.Order(childComplexity), true
+	case "PickupOrderPayload.userErrors":
+		if e.ComplexityRoot.PickupOrderPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickupOrderPayload.UserErrors(childComplexity), true
+
+	case "PickupQueueEntry.customerName":
+		if e.ComplexityRoot.PickupQueueEntry.CustomerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickupQueueEntry.CustomerName(childComplexity), true
+	case "PickupQueueEntry.maskedEmail":
+		if e.ComplexityRoot.PickupQueueEntry.MaskedEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickupQueueEntry.MaskedEmail(childComplexity), true
+	case "PickupQueueEntry.order":
+		if e.ComplexityRoot.PickupQueueEntry.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickupQueueEntry.Order(childComplexity), true
 
 	case "PickupSettings.enabled":
 		if e.ComplexityRoot.PickupSettings.Enabled == nil {
@@ -3415,6 +3531,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(uuid.UUID), args["token"].(*string)), true
+	case "Query.pickupQueue":
+		if e.ComplexityRoot.Query.PickupQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pickupQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PickupQueue(childComplexity, args["locationId"].(uuid.UUID)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -4079,6 +4206,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.CartUpdated(childComplexity, args["cartId"].(uuid.UUID), args["token"].(*string)), true
+	case "Subscription.pickupQueueUpdated":
+		if e.ComplexityRoot.Subscription.PickupQueueUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_pickupQueueUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PickupQueueUpdated(childComplexity, args["locationId"].(uuid.UUID)), true
 
 	}
 	return 0, false
@@ -4108,6 +4246,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputOptionFilter,
 		ec.unmarshalInputPaymentInput,
 		ec.unmarshalInputPickupInput,
+		ec.unmarshalInputPickupPaymentInput,
 		ec.unmarshalInputPriceInput,
 		ec.unmarshalInputPriceRangeFilter,
 		ec.unmarshalInputProductCreateInput,
@@ -5902,6 +6041,105 @@ extend type Mutation {
   orderConfirmPayment(orderId: ID!, token: String): OrderConfirmPaymentPayload!
 }
 `, BuiltIn: false},
+	{Name: "../schema/pickup.graphqls", Input: `# Click & collect at the store's pickup desk (package commerce/pickup;
+# docs/orders.md has the pickup state machine and the hold rules).
+#
+# Staff: store associates of the order's store, and admins, with a staff
+# token (` + "`" + `Authorization: Bearer st_…` + "`" + `; over the websocket, in the
+# connection_init payload). The queue of a store one does not work at is
+# FORBIDDEN; an order of such a store is NOT_FOUND, as for orders
+# everywhere.
+#
+# PLACED → PREPARING → READY_FOR_PICKUP → PICKED_UP, each move recorded as
+# an order transition with the staff user and the channel. Ready issues the
+# pickup code: the customer sees it on their order (` + "`" + `Order.pickupCode` + "`" + `) and
+# in the ` + "`" + `order.ready_for_pickup` + "`" + ` notification; staff never see it, they
+# type the code the customer shows.
+
+"One order of a store's pickup queue, as the desk sees it."
+type PickupQueueEntry {
+  order: Order!
+  "The signed-in customer's first name and initial (` + "`" + `Anna D.` + "`" + `); null for a guest."
+  customerName: String
+  "Enough of the email to tell shoppers apart: ` + "`" + `an•••@example.com` + "`" + `."
+  maskedEmail: String!
+}
+
+"How an order paid at pickup was paid at the desk."
+input PickupPaymentInput {
+  tender: PaymentTender!
+  "The terminal's receipt reference, if any."
+  reference: String
+}
+
+"""
+The result of a desk or curbside mutation. userErrors codes: NOT_FOUND (the
+order, or one the request may not reach), CONFLICT (a move its status does
+not allow), INVALID_INPUT (a wrong pickup code: field ` + "`" + `code` + "`" + `; a payment
+missing or not expected: field ` + "`" + `payment` + "`" + `), RATE_LIMITED (too many wrong
+codes for this order or by this staff user), UNAUTHENTICATED, FORBIDDEN.
+"""
+type PickupOrderPayload {
+  order: Order
+  userErrors: [OrderUserError!]!
+}
+
+extend type Order {
+  """
+  The code to show at the pickup desk, while the order is READY_FOR_PICKUP;
+  for its customer or a guest with its token only (null for staff).
+  """
+  pickupCode: String
+  """
+  A QR code image of ` + "`" + `pickupCode` + "`" + ` (SVG, a path on this server), for the
+  customer's phone to show at the desk; null when ` + "`" + `pickupCode` + "`" + ` is.
+  """
+  pickupQrCodeUrl: String
+}
+
+extend type Query {
+  """
+  The store's open pickup orders (placed, preparing, ready): shoppers who
+  arrived first, then ready orders, then oldest first.
+  """
+  pickupQueue(locationId: ID!): [PickupQueueEntry!]!
+}
+
+extend type Mutation {
+  "Starts preparing a PLACED pickup order."
+  pickupOrderPrepare(orderId: ID!): PickupOrderPayload!
+  """
+  Marks a PREPARING (or PLACED) order ready: the pickup code is issued, the
+  customer notified (event ` + "`" + `order.ready_for_pickup` + "`" + `), and the store's hold
+  period starts (` + "`" + `holdUntil` + "`" + `): uncollected after it, the order expires, its
+  stock is released and its payment voided or refunded.
+  """
+  pickupOrderReady(orderId: ID!): PickupOrderPayload!
+  """
+  Hands a READY_FOR_PICKUP order over once the associate typed the code the
+  customer shows (case, spaces and dashes ignored). An order paid at pickup
+  needs ` + "`" + `payment` + "`" + `, recorded as paid in store by this associate. After 5
+  wrong codes for an order (or 30 by one associate) in an hour,
+  RATE_LIMITED.
+  """
+  pickupOrderHandOver(orderId: ID!, code: String!, payment: PickupPaymentInput): PickupOrderPayload!
+  """
+  Curbside: the shopper (signed in, or a guest with the order's token) says
+  they are at the store, optionally where (` + "`" + `bay 3` + "`" + `, at most 100
+  characters). The store's queue shows it at once.
+  """
+  orderPickupArrive(orderId: ID!, token: String, spot: String): PickupOrderPayload!
+}
+
+extend type Subscription {
+  """
+  The store's pickup queue (as ` + "`" + `pickupQueue` + "`" + `), pushed when the
+  subscription starts and after every change: a new order, a move, an
+  arrival, from any server instance. Staff of the store only.
+  """
+  pickupQueueUpdated(locationId: ID!): [PickupQueueEntry!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/returns.graphqls", Input: `# Returns (docs/orders.md, "Returns").
 #
 # ` + "`" + `returnCreate` + "`" + ` takes back units of an order, from any channel, into a
@@ -6892,6 +7130,10 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_transitions(ctx, field)
 	case "payments":
 		return ec.fieldContext_Order_payments(ctx, field)
+	case "pickupCode":
+		return ec.fieldContext_Order_pickupCode(ctx, field)
+	case "pickupQrCodeUrl":
+		return ec.fieldContext_Order_pickupQrCodeUrl(ctx, field)
 	case "returns":
 		return ec.fieldContext_Order_returns(ctx, field)
 	}
@@ -7090,6 +7332,28 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PickupOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_PickupOrderPayload_order(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PickupOrderPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickupOrderPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PickupQueueEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_PickupQueueEntry_order(ctx, field)
+	case "customerName":
+		return ec.fieldContext_PickupQueueEntry_customerName(ctx, field)
+	case "maskedEmail":
+		return ec.fieldContext_PickupQueueEntry_maskedEmail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickupQueueEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_PickupSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8296,6 +8560,94 @@ func (ec *executionContext) field_Mutation_orderConfirmPayment_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_orderPickupArrive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "spot",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spot"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pickupOrderHandOver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "payment",
+		func(ctx context.Context, v any) (*model.PickupPaymentInput, error) {
+			return ec.unmarshalOPickupPaymentInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupPaymentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["payment"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pickupOrderPrepare_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pickupOrderReady_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_productArchive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8658,6 +9010,20 @@ func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_pickupQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "locationId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locationId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_product_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8913,6 +9279,20 @@ func (ec *executionContext) field_Subscription_cartUpdated_args(ctx context.Cont
 		return nil, err
 	}
 	args["token"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_pickupQueueUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "locationId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locationId"] = arg0
 	return args, nil
 }
 
@@ -13586,6 +13966,182 @@ func (ec *executionContext) fieldContext_Mutation_orderConfirmPayment(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_pickupOrderPrepare(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pickupOrderPrepare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PickupOrderPrepare(ctx, fc.Args["orderId"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickupOrderPayload) graphql.Marshaler {
+			return ec.marshalNPickupOrderPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pickupOrderPrepare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickupOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pickupOrderPrepare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pickupOrderReady(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pickupOrderReady(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PickupOrderReady(ctx, fc.Args["orderId"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickupOrderPayload) graphql.Marshaler {
+			return ec.marshalNPickupOrderPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pickupOrderReady(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickupOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pickupOrderReady_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pickupOrderHandOver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pickupOrderHandOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PickupOrderHandOver(ctx, fc.Args["orderId"].(uuid.UUID), fc.Args["code"].(string), fc.Args["payment"].(*model.PickupPaymentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickupOrderPayload) graphql.Marshaler {
+			return ec.marshalNPickupOrderPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pickupOrderHandOver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickupOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pickupOrderHandOver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_orderPickupArrive(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderPickupArrive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderPickupArrive(ctx, fc.Args["orderId"].(uuid.UUID), fc.Args["token"].(*string), fc.Args["spot"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickupOrderPayload) graphql.Marshaler {
+			return ec.marshalNPickupOrderPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderPickupArrive(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickupOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderPickupArrive_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_returnCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15694,6 +16250,52 @@ func (ec *executionContext) fieldContext_Order_payments(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Order_pickupCode(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_pickupCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().PickupCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_pickupCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_pickupQrCodeUrl(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_pickupQrCodeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().PickupQRCodeURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_pickupQrCodeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Order_returns(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17370,6 +17972,148 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PickupOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.PickupOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickupOrderPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickupOrderPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickupOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickupOrderPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PickupOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickupOrderPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
+			return ec.marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickupOrderPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickupOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickupQueueEntry_order(ctx context.Context, field graphql.CollectedField, obj *pickup.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickupQueueEntry_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickupQueueEntry_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickupQueueEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickupQueueEntry_customerName(ctx context.Context, field graphql.CollectedField, obj *pickup.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickupQueueEntry_customerName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickupQueueEntry_customerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickupQueueEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PickupQueueEntry_maskedEmail(ctx context.Context, field graphql.CollectedField, obj *pickup.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickupQueueEntry_maskedEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaskedEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickupQueueEntry_maskedEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickupQueueEntry", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _PickupSettings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.PickupSettings) (ret graphql.Marshaler) {
@@ -19548,6 +20292,50 @@ func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_order_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pickupQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pickupQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PickupQueue(ctx, fc.Args["locationId"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pickup.Entry) graphql.Marshaler {
+			return ec.marshalNPickupQueueEntry2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pickupQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickupQueueEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pickupQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22186,6 +22974,50 @@ func (ec *executionContext) fieldContext_Subscription_cartUpdated(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_pickupQueueUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_pickupQueueUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().PickupQueueUpdated(ctx, fc.Args["locationId"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pickup.Entry) graphql.Marshaler {
+			return ec.marshalNPickupQueueEntry2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_pickupQueueUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickupQueueEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_pickupQueueUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24282,6 +25114,43 @@ func (ec *executionContext) unmarshalInputPickupInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.StoreID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPickupPaymentInput(ctx context.Context, obj any) (model.PickupPaymentInput, error) {
+	var it model.PickupPaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tender", "reference"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tender"))
+			data, err := ec.unmarshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tender = data
+		case "reference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reference"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reference = data
 		}
 	}
 	return it, nil
@@ -27642,6 +28511,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "pickupOrderPrepare":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pickupOrderPrepare(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pickupOrderReady":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pickupOrderReady(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pickupOrderHandOver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pickupOrderHandOver(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderPickupArrive":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderPickupArrive(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "returnCreate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_returnCreate(ctx, field)
@@ -28606,6 +29503,82 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pickupCode":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_pickupCode(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pickupQrCodeUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_pickupQrCodeUrl(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "returns":
 			field := field
 
@@ -29343,6 +30316,97 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pickupOrderPayloadImplementors = []string{"PickupOrderPayload"}
+
+func (ec *executionContext) _PickupOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PickupOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickupOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickupOrderPayload")
+		case "order":
+			out.Values[i] = ec._PickupOrderPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PickupOrderPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pickupQueueEntryImplementors = []string{"PickupQueueEntry"}
+
+func (ec *executionContext) _PickupQueueEntry(ctx context.Context, sel ast.SelectionSet, obj *pickup.Entry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickupQueueEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickupQueueEntry")
+		case "order":
+			out.Values[i] = ec._PickupQueueEntry_order(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerName":
+			out.Values[i] = ec._PickupQueueEntry_customerName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "maskedEmail":
+			out.Values[i] = ec._PickupQueueEntry_maskedEmail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -30853,6 +31917,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "pickupQueue":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_pickupQueue(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "search":
 			field := field
 
@@ -32237,6 +33323,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "cartUpdated":
 		return ec._Subscription_cartUpdated(ctx, fields[0])
+	case "pickupQueueUpdated":
+		return ec._Subscription_pickupQueueUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -33933,6 +35021,64 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx context.Context, v any) (order.Tender, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender(ctx context.Context, sel ast.SelectionSet, v order.Tender) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender = map[string]order.Tender{
+		"CASH":     order.Cash,
+		"TERMINAL": order.Terminal,
+	}
+	marshalNPaymentTender2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTender = map[order.Tender]string{
+		order.Cash:     "CASH",
+		order.Terminal: "TERMINAL",
+	}
+)
+
+func (ec *executionContext) marshalNPickupOrderPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.PickupOrderPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PickupOrderPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickupQueueEntry2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntry(ctx context.Context, sel ast.SelectionSet, v pickup.Entry) graphql.Marshaler {
+	return ec._PickupQueueEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPickupQueueEntry2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []pickup.Entry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPickupQueueEntry2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPickupSettings2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupSettings(ctx context.Context, sel ast.SelectionSet, v *model.PickupSettings) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -35424,6 +36570,14 @@ func (ec *executionContext) unmarshalOPickupInput2ᚖgithubᚗcomᚋomnicanalᚋ
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputPickupInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPickupPaymentInput2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐPickupPaymentInput(ctx context.Context, v any) (*model.PickupPaymentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPickupPaymentInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

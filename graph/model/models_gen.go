@@ -474,6 +474,23 @@ type PickupInput struct {
 	StoreID uuid.UUID `json:"storeId"`
 }
 
+// The result of a desk or curbside mutation. userErrors codes: NOT_FOUND (the
+// order, or one the request may not reach), CONFLICT (a move its status does
+// not allow), INVALID_INPUT (a wrong pickup code: field `code`; a payment
+// missing or not expected: field `payment`), RATE_LIMITED (too many wrong
+// codes for this order or by this staff user), UNAUTHENTICATED, FORBIDDEN.
+type PickupOrderPayload struct {
+	Order      *order.Order     `json:"order,omitempty"`
+	UserErrors []OrderUserError `json:"userErrors"`
+}
+
+// How an order paid at pickup was paid at the desk.
+type PickupPaymentInput struct {
+	Tender order.Tender `json:"tender"`
+	// The terminal's receipt reference, if any.
+	Reference *string `json:"reference,omitempty"`
+}
+
 type PickupSettings struct {
 	// Whether shoppers may collect orders here (click & collect).
 	Enabled bool `json:"enabled"`
