@@ -14,8 +14,8 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
-	"github.com/omnicanal/omnicanal/commerce/returns"
 	"github.com/omnicanal/omnicanal/commerce/pickup"
+	"github.com/omnicanal/omnicanal/commerce/returns"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 	"github.com/omnicanal/omnicanal/search"
 )
