@@ -98,6 +98,12 @@ func (s *Service) LockForCheckoutTx(ctx context.Context, tx pgx.Tx, id commerce.
 	if err != nil {
 		return nil, fmt.Errorf("cart.LockForCheckoutTx: %w", err)
 	}
+	// The catalog side of the lines (SKU, titles, categories and
+	// collections, which offers' conditions test): without it the order
+	// would freeze empty names and miss offers the cart showed.
+	if err := s.complete(ctx, tx, c); err != nil {
+		return nil, fmt.Errorf("cart.LockForCheckoutTx: %w", err)
+	}
 	priced := *s
 	priced.offers = prefetched{p}
 	priced.now = func() time.Time { return p.now }
