@@ -185,6 +185,9 @@ func runOnce(ctx context.Context, c *client, bodies [][]byte, conns, warm int, d
 				// so its answer is always waited for (within --timeout).
 				res := c.send(ctx, bodies[i])
 				t1 := time.Now()
+				if ctx.Err() != nil {
+					break // Ctrl-C: an interrupted request is not the server's error
+				}
 				if i < warm {
 					continue
 				}

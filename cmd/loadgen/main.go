@@ -5,6 +5,13 @@
 //
 //	go run ./cmd/loadgen --op listing --c 16 --d 20s --pid $(pgrep -n omnicanal)
 //
+// A checkout (pickup, pay at pickup) of fresh guest carts, each checked
+// out once: --n is required, and exactly 1 + 10 per connection (the
+// warm-up; none with --warmup 0) + --n carts are created before the
+// clock starts. The run ends when they are all checked out.
+//
+//	go run ./cmd/loadgen --op checkout --c 16 --n 3000 --warmup 1s
+//
 // It only ever talks to loopback addresses: it is a tool for measuring a
 // server on this machine (docs/performance.md), not for loading someone
 // else's. It is a closed loop — each connection sends its next request when
@@ -166,7 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.conns, "c", 16, "concurrent keep-alive connections")
 	fs.DurationVar(&cfg.duration, "d", 10*time.Second, "measured duration, after the warm-up (always a bound, even with -n)")
 	fs.IntVar(&cfg.requests, "n", 0, "stop after this many measured requests (0: run for -d); required by checkout, which prepares exactly that many")
-	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "load sent before measuring and left out of the figures")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "load sent before measuring and left out of the figures (checkout: 10 requests per connection when not 0)")
 	fs.StringVar(&cfg.key, "key", "pk_demo_web_eu", "X-Channel-Key header")
 	fs.IntVar(&cfg.pid, "pid", 0, "sample the resident memory (VmRSS) of this process during the measured period")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "limit of one request")
