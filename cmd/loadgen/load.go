@@ -9,6 +9,7 @@ import (
 
 // loadResult is what the measured period of a run produced.
 type loadResult struct {
+	start     time.Time       // when the first request (warm-up included) was sent
 	from, to  time.Time       // the measured window
 	latencies []time.Duration // of the requests that succeeded in the window
 	errors    [errGraphQL + 1]int
@@ -62,7 +63,7 @@ func runLoad(ctx context.Context, c *client, bodies [][][]byte, conns int, warmu
 	var (
 		counted atomic.Int64
 		mu      sync.Mutex
-		total   = &loadResult{from: from}
+		total   = &loadResult{start: start, from: from}
 		wg      sync.WaitGroup
 	)
 	for w := range conns {
@@ -133,6 +134,100 @@ func runLoad(ctx context.Context, c *client, bodies [][][]byte, conns int, warmu
 	}
 	if !total.to.After(from) {
 		total.to = from // stopped during the warm-up: nothing was measured
+	}
+	return total
+}
+
+// runOnce sends each of bodies once, over conns connections that each take
+// the next unsent body when their previous answer arrives, until none is
+// left, duration has passed since the measured window opened, or ctx ends.
+// The first warm bodies are the warm-up. The measured window opens when
+// the first measured body is sent and closes when the last measured answer
+// arrives: every measured request that was sent is waited for and counted.
+// onMeasure is called when the window opens.
+func runOnce(ctx context.Context, c *client, bodies [][]byte, conns, warm int, duration time.Duration, onMeasure func()) *loadResult {
+	warm = min(warm, len(bodies))
+	stopCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		next   atomic.Int64
+		mu     sync.Mutex
+		opened sync.Once
+		total  = &loadResult{start: time.Now()}
+		wg     sync.WaitGroup
+		timer  *time.Timer // set once the window opens; read after wg.Wait
+	)
+	open := func(t time.Time) {
+		opened.Do(func() {
+			mu.Lock()
+			total.from = t
+			mu.Unlock()
+			onMeasure()
+			timer = time.AfterFunc(duration, stop)
+		})
+	}
+	if warm == 0 {
+		open(total.start)
+	}
+	for range conns {
+		wg.Go(func() {
+			local := &loadResult{latencies: make([]time.Duration, 0, 1024)}
+			for stopCtx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(bodies) {
+					break
+				}
+				t0 := time.Now()
+				if i == warm {
+					open(t0)
+				}
+				// Sent with ctx: once taken, a body is never sent again,
+				// so its answer is always waited for (within --timeout).
+				res := c.send(ctx, bodies[i])
+				t1 := time.Now()
+				if ctx.Err() != nil {
+					break // Ctrl-C: an interrupted request is not the server's error
+				}
+				if i < warm {
+					continue
+				}
+				if t1.After(local.to) {
+					local.to = t1
+				}
+				if res.err != nil {
+					local.errors[res.kind]++
+					if local.firstErr[res.kind] == "" {
+						local.firstErr[res.kind] = res.err.Error()
+					}
+					continue
+				}
+				local.latencies = append(local.latencies, t1.Sub(t0))
+				local.bytes += int64(len(res.body))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			total.latencies = append(total.latencies, local.latencies...)
+			total.bytes += local.bytes
+			if local.to.After(total.to) {
+				total.to = local.to
+			}
+			for k := range local.errors {
+				total.errors[k] += local.errors[k]
+				if total.firstErr[k] == "" {
+					total.firstErr[k] = local.firstErr[k]
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if timer != nil {
+		timer.Stop()
+	}
+	if total.from.IsZero() {
+		total.from = time.Now() // stopped during the warm-up: nothing was measured
+	}
+	if total.to.Before(total.from) {
+		total.to = total.from
 	}
 	return total
 }

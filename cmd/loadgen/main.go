@@ -5,6 +5,13 @@
 //
 //	go run ./cmd/loadgen --op listing --c 16 --d 20s --pid $(pgrep -n omnicanal)
 //
+// A checkout (pickup, pay at pickup) of fresh guest carts, each checked
+// out once: --n is required, and exactly 1 + 10 per connection (the
+// warm-up; none with --warmup 0) + --n carts are created before the
+// clock starts. The run ends when they are all checked out.
+//
+//	go run ./cmd/loadgen --op checkout --c 16 --n 3000 --warmup 1s
+//
 // It only ever talks to loopback addresses: it is a tool for measuring a
 // server on this machine (docs/performance.md), not for loading someone
 // else's. It is a closed loop — each connection sends its next request when
@@ -31,6 +38,13 @@ import (
 const (
 	maxConns    = 1024
 	maxDuration = time.Hour
+	// maxOnce bounds --n for an operation whose requests are prepared
+	// beforehand and sent once (checkout): each checkout takes stock.
+	maxOnce = 20000
+	// onceWarmupPerConn is the warm-up of such an operation, in requests
+	// per connection: its requests are prepared before the run, so its
+	// warm-up is a count, not --warmup's duration.
+	onceWarmupPerConn = 10
 )
 
 type config struct {
@@ -70,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.close()
 
+	if op.once != nil {
+		return runOnceOp(ctx, cfg, op, c, stdout, stderr)
+	}
 	bodies, err := op.connBodies(ctx, c, cfg.conns)
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", cfg.op, err)
@@ -80,11 +97,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("first %s request: %w", cfg.op, res.err)
 	}
 
-	var rss *rssSampler // nil without --pid; its methods then do nothing
-	if cfg.pid > 0 {
-		if rss, err = startRSS(cfg.pid); err != nil {
-			return err
-		}
+	rss, err := startSampler(cfg)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "loadgen: %s → %s, %d connections, %s warm-up, then %s", cfg.op, cfg.url, cfg.conns, cfg.warmup, cfg.duration)
 	if cfg.requests > 0 {
@@ -94,6 +109,51 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	res := runLoad(ctx, c, bodies, cfg.conns, cfg.warmup, cfg.duration, cfg.requests,
 		func() { rss.begin(ctx, 250*time.Millisecond) })
+	return printReport(cfg, res, rss, stdout)
+}
+
+// runOnceOp runs an operation whose requests are sent once each: it
+// prepares 1 + warm-up + --n of them, sends the first as the check, the
+// next onceWarmupPerConn per connection as the warm-up (none with
+// --warmup 0), and measures the --n others.
+func runOnceOp(ctx context.Context, cfg config, op operation, c *client, stdout, stderr io.Writer) error {
+	warm := 0
+	if cfg.warmup > 0 {
+		warm = onceWarmupPerConn * cfg.conns
+	}
+	fmt.Fprintf(stderr, "loadgen: %s: preparing %d requests (1 check, %d warm-up, %d measured)…\n", cfg.op, 1+warm+cfg.requests, warm, cfg.requests)
+	sets, err := op.once(ctx, c, 1+warm+cfg.requests, cfg.conns)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", cfg.op, err)
+	}
+	bodies, err := encodeAll(op.query, sets)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", cfg.op, err)
+	}
+	if res := c.send(ctx, bodies[0]); res.err != nil {
+		return fmt.Errorf("first %s request: %w", cfg.op, res.err)
+	}
+	rss, err := startSampler(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "loadgen: %s → %s, %d connections, %d requests of warm-up, then %d requests or %s\n",
+		cfg.op, cfg.url, cfg.conns, warm, cfg.requests, cfg.duration)
+	res := runOnce(ctx, c, bodies[1:], cfg.conns, warm, cfg.duration,
+		func() { rss.begin(ctx, 250*time.Millisecond) })
+	return printReport(cfg, res, rss, stdout)
+}
+
+// startSampler starts nothing without --pid; rssSampler's methods then do
+// nothing.
+func startSampler(cfg config) (*rssSampler, error) {
+	if cfg.pid <= 0 {
+		return nil, nil
+	}
+	return startRSS(cfg.pid)
+}
+
+func printReport(cfg config, res *loadResult, rss *rssSampler, stdout io.Writer) error {
 	rep := newReport(cfg, res, rss.result())
 	if cfg.json {
 		enc := json.NewEncoder(stdout)
@@ -112,8 +172,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.op, "op", "listing", "operation to send: "+strings.Join(operationNames(), ", "))
 	fs.IntVar(&cfg.conns, "c", 16, "concurrent keep-alive connections")
 	fs.DurationVar(&cfg.duration, "d", 10*time.Second, "measured duration, after the warm-up (always a bound, even with -n)")
-	fs.IntVar(&cfg.requests, "n", 0, "stop after this many measured requests (0: run for -d)")
-	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "load sent before measuring and left out of the figures")
+	fs.IntVar(&cfg.requests, "n", 0, "stop after this many measured requests (0: run for -d); required by checkout, which prepares exactly that many")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "load sent before measuring and left out of the figures (checkout: 10 requests per connection when not 0)")
 	fs.StringVar(&cfg.key, "key", "pk_demo_web_eu", "X-Channel-Key header")
 	fs.IntVar(&cfg.pid, "pid", 0, "sample the resident memory (VmRSS) of this process during the measured period")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "limit of one request")
@@ -144,6 +204,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("--timeout must be positive")
 	case cfg.pid < 0:
 		return cfg, errors.New("--pid must not be negative")
+	}
+	if operations[cfg.op].once != nil && (cfg.requests < 1 || cfg.requests > maxOnce) {
+		return cfg, fmt.Errorf("--op %s sends each request once and prepares them before the run: give --n between 1 and %d", cfg.op, maxOnce)
 	}
 	if err := checkURL(cfg.url); err != nil {
 		return cfg, err

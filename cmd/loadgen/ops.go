@@ -23,6 +23,12 @@ import (
 // connection edits) sets perConn instead: it is called once per connection
 // before the run, with the connection's number, and returns the variable
 // sets that connection goes through in order, then again.
+//
+// An operation whose requests may be sent only once each (a checkout: a
+// second checkout of a converted cart is a cheap replay of the first) sets
+// once instead: the run takes its sets from one queue shared by every
+// connection, never sends one twice, and ends when the queue is empty. It
+// needs --n (see runOnce).
 type operation struct {
 	query string
 	// vars returns the variable sets to rotate over; nil means one request
@@ -32,6 +38,11 @@ type operation struct {
 	// conn (0 ≤ conn < conns), sent in order. It may change state on the server (create
 	// a cart) but must be bounded: it runs before the clock starts.
 	perConn func(ctx context.Context, c *client, conn, conns int) ([]map[string]any, error)
+	// once, when set, replaces vars and perConn: exactly count variable
+	// sets, each sent once by whichever connection is free. It may prepare
+	// state on the server (create conns carts at a time) but must be
+	// bounded: it runs before the clock starts.
+	once func(ctx context.Context, c *client, count, conns int) ([]map[string]any, error)
 }
 
 var operations = map[string]operation{
@@ -92,6 +103,12 @@ var operations = map[string]operation{
     userErrors { field message code }
   }
 }`, perConn: cartAdds},
+	// A checkout at a store, paid at pickup: each request is the
+	// cartCheckout of a fresh guest cart of one or two lines (one unit
+	// each) that the pickup store has in stock, created before the clock
+	// starts (checkoutCarts). Each cart is checked out once. A userErrors
+	// entry (OUT_OF_STOCK, CONFLICT, …) counts as an error.
+	"checkout": {query: checkoutQuery, once: checkoutCarts},
 }
 
 // searchTerms are words of the demo catalog's French titles and

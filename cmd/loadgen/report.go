@@ -58,7 +58,7 @@ func newReport(cfg config, res *loadResult, rss *rssStats) *report {
 		Operation:   cfg.op,
 		URL:         cfg.url,
 		Connections: cfg.conns,
-		WarmupSec:   cfg.warmup.Seconds(),
+		WarmupSec:   res.from.Sub(res.start).Seconds(),
 		MeasuredSec: res.to.Sub(res.from).Seconds(),
 		Requests:    res.requests(),
 		RSS:         rss,
