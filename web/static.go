@@ -62,9 +62,7 @@ const (
 // that is long only for versioned vendor files.
 func Static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
@@ -157,3 +155,15 @@ var etags = sync.OnceValue(func() map[string]string {
 	}
 	return tags
 })
+
+// getOrHead answers 405 with an Allow header to a request that is neither
+// a GET nor a HEAD, and tells whether the handler may go on: every handler
+// of this package only reads.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+	return false
+}
