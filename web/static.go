@@ -2,7 +2,10 @@
 // landing page, the self-hosted GraphiQL explorer and the small demo clients that use the GraphQL
 // API exactly as a real storefront, kiosk or POS would: the store kiosk at /kiosk/ (static/kiosk,
 // with the QR images of handoff codes from HandoffQR) and the stores' pickup desk at /pickup/
-// (static/pickup: staff sign-in, the live pickup queue, hand-over with the pickup code).
+// (static/pickup: staff sign-in, the live pickup queue, hand-over with the pickup code). The two
+// pages share their GraphQL client (static/shared/graphql.js: POST /graphql and
+// graphql-transport-ws subscriptions) and DOM helpers (static/shared/page.js), plain scripts
+// each page loads before its own.
 //
 // Everything is embedded in the binary; nothing is loaded from a CDN at run time.
 package web
