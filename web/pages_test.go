@@ -12,10 +12,10 @@ import (
 	"golang.org/x/net/html"
 )
 
-// The demo pages (kiosk/, pickup/) share the two scripts of shared/,
-// loaded before the page's own.
+// The demo pages (kiosk/, pickup/) share the base stylesheet and the two
+// scripts of shared/, loaded before the page's own.
 var (
-	sharedStyles  []string
+	sharedStyles  = []string{"/shared/base.css"}
 	sharedScripts = []string{"/shared/graphql.js", "/shared/page.js"}
 )
 

@@ -4,8 +4,8 @@
 // with the QR images of handoff codes from HandoffQR) and the stores' pickup desk at /pickup/
 // (static/pickup: staff sign-in, the live pickup queue, hand-over with the pickup code). The two
 // pages share their GraphQL client (static/shared/graphql.js: POST /graphql and
-// graphql-transport-ws subscriptions) and DOM helpers (static/shared/page.js), plain scripts
-// each page loads before its own.
+// graphql-transport-ws subscriptions), DOM helpers (static/shared/page.js) and base styles
+// (static/shared/base.css), which each page loads before its own.
 //
 // Everything is embedded in the binary; nothing is loaded from a CDN at run time.
 package web
