@@ -13,6 +13,10 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/omnicanal/omnicanal/commerce/commercetest"
+	"github.com/omnicanal/omnicanal/commerce/demo"
 )
 
 // chromium returns the path of a Chromium binary. Without one the browser
@@ -39,6 +43,26 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip("no Chromium binary (/usr/bin/chromium): the browser tests need the Debian package chromium; skipped outside CI")
 	return ""
+}
+
+// serveDemo runs the server on a fresh database with the demo data, for a
+// browser test to drive, and returns its configuration and base URL. The
+// server stops when the test ends, after the test's deferred calls (the
+// browser's close among them).
+func serveDemo(t *testing.T) (Config, string) {
+	t.Helper()
+	cfg := testConfig(t, false)
+	cfg.DatabaseURL = commercetest.URL(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
+		_, err := demo.Seed(ctx, pool)
+		return err
+	}))
+	base, stop := serve(t, cfg)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return cfg, base
 }
 
 // browser is a headless Chromium with one tab, for a test that drives a

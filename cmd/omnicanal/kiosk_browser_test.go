@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 )
@@ -108,17 +106,7 @@ func kioskVariants(t *testing.T) (product string, ids []string, skus []string) {
 // left in the test's log (or in $KIOSK_SCREENSHOT_DIR).
 func TestKioskInBrowser(t *testing.T) {
 	path := chromium(t)
-	cfg := testConfig(t, false)
-	cfg.DatabaseURL = commercetest.URL(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
-		_, err := demo.Seed(ctx, pool)
-		return err
-	}))
-	base, stop := serve(t, cfg)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	cfg, base := serveDemo(t)
 	ph := phone{t: t, base: base}
 	product, ids, skus := kioskVariants(t)
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,9 +8,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 )
 
@@ -25,17 +22,7 @@ import (
 // (ready, arrived) is left in the test's log (or in $PICKUP_SCREENSHOT_DIR).
 func TestPickupDeskInBrowser(t *testing.T) {
 	path := chromium(t)
-	cfg := testConfig(t, false)
-	cfg.DatabaseURL = commercetest.URL(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
-		_, err := demo.Seed(ctx, pool)
-		return err
-	}))
-	base, stop := serve(t, cfg)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	_, base := serveDemo(t)
 	ph := phone{t: t, base: base}
 	_, ids, _ := kioskVariants(t)
 
