@@ -65,9 +65,7 @@ func GraphiQL(endpoint string, defaultHeaders map[string]string) http.Handler {
 	csp := graphiqlCSP(endpoint)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		h := w.Header()

@@ -31,9 +31,7 @@ const qrCSP = "default-src 'none'; frame-ancestors 'self'"
 // the access log leaves query strings out.
 func HandoffQR() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		code, ok := cart.NormalizeHandoffCode(r.URL.Query().Get("code"))
@@ -49,21 +47,7 @@ func HandoffQR() http.Handler {
 			scheme = "https"
 		}
 		resume := url.URL{Scheme: scheme, Host: host, Path: "/kiosk/", RawQuery: url.Values{"code": {code}}.Encode()}
-		sym, err := qr.Encode(resume.String())
-		if err != nil {
-			http.Error(w, "the server's address is too long for a QR code", http.StatusBadRequest)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "image/svg+xml")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", qrCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		if r.Method == http.MethodHead {
-			return
-		}
-		_, _ = w.Write(sym.SVG(4))
+		serveQR(w, r, resume.String(), "the server's address is too long for a QR code")
 	})
 }
 
@@ -79,9 +63,7 @@ const PickupQRPath = "/pickup/qr.svg"
 // log leaves query strings out.
 func PickupQR() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		code := pickup.NormalizeCode(r.URL.Query().Get("code"))
@@ -89,20 +71,26 @@ func PickupQR() http.Handler {
 			http.Error(w, "code must be a pickup code", http.StatusBadRequest)
 			return
 		}
-		sym, err := qr.Encode(code)
-		if err != nil {
-			http.Error(w, "no QR code for this code", http.StatusBadRequest)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "image/svg+xml")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", qrCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		if r.Method == http.MethodHead {
-			return
-		}
-		_, _ = w.Write(sym.SVG(4))
+		serveQR(w, r, code, "no QR code for this code")
 	})
+}
+
+// serveQR writes the SVG QR code of text, uncached and under qrCSP, or a
+// 400 with tooLong when text does not fit in a QR code.
+func serveQR(w http.ResponseWriter, r *http.Request, text, tooLong string) {
+	sym, err := qr.Encode(text)
+	if err != nil {
+		http.Error(w, tooLong, http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", qrCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(sym.SVG(4))
 }

@@ -2,7 +2,10 @@
 // landing page, the self-hosted GraphiQL explorer and the small demo clients that use the GraphQL
 // API exactly as a real storefront, kiosk or POS would: the store kiosk at /kiosk/ (static/kiosk,
 // with the QR images of handoff codes from HandoffQR) and the stores' pickup desk at /pickup/
-// (static/pickup: staff sign-in, the live pickup queue, hand-over with the pickup code).
+// (static/pickup: staff sign-in, the live pickup queue, hand-over with the pickup code). The two
+// pages share their GraphQL client (static/shared/graphql.js: POST /graphql and
+// graphql-transport-ws subscriptions), DOM helpers (static/shared/page.js) and base styles
+// (static/shared/base.css), which each page loads before its own.
 //
 // Everything is embedded in the binary; nothing is loaded from a CDN at run time.
 package web
@@ -62,9 +65,7 @@ const (
 // that is long only for versioned vendor files.
 func Static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
@@ -157,3 +158,15 @@ var etags = sync.OnceValue(func() map[string]string {
 	}
 	return tags
 })
+
+// getOrHead answers 405 with an Allow header to a request that is neither
+// a GET nor a HEAD, and tells whether the handler may go on: every handler
+// of this package only reads.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+	return false
+}

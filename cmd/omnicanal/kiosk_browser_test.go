@@ -2,56 +2,23 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/staff"
 )
-
-// chromium returns the path of a Chromium binary. Without one the browser
-// test is skipped on a developer's machine and fails in CI, which installs
-// the Debian package (.ci/run): a CI run must not pass by skipping it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium"}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			candidates = append(candidates, p)
-		}
-	}
-	for _, p := range candidates {
-		if p == "" {
-			continue
-		}
-		if info, err := os.Stat(p); err == nil && !info.IsDir() {
-			return p
-		}
-	}
-	if ci := os.Getenv("CI"); ci == "true" || ci == "1" {
-		t.Fatal("no Chromium binary: CI must run the kiosk browser test (apt-get install chromium, as .ci/run does)")
-	}
-	t.Skip("no Chromium binary (/usr/bin/chromium): the kiosk browser test needs the Debian package chromium; skipped outside CI")
-	return ""
-}
 
 // phone is a second client of the API: the shopper's phone, through the
 // mobile channel, as plain HTTP.
@@ -136,20 +103,10 @@ func kioskVariants(t *testing.T) (product string, ids []string, skus []string) {
 // own graphql-transport-ws subscription); the kiosk looks a product up by
 // SKU, sees it is in stock here, and adds it, which the phone sees. A
 // second code opened as the QR's URL resumes at once. The screenshot is
-// left in the test's log.
+// left in the test's log (or in $KIOSK_SCREENSHOT_DIR).
 func TestKioskInBrowser(t *testing.T) {
-	browser := chromium(t)
-	cfg := testConfig(t, false)
-	cfg.DatabaseURL = commercetest.URL(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
-		_, err := demo.Seed(ctx, pool)
-		return err
-	}))
-	base, stop := serve(t, cfg)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	path := chromium(t)
+	cfg, base := serveDemo(t)
 	ph := phone{t: t, base: base}
 	product, ids, skus := kioskVariants(t)
 
@@ -194,79 +151,12 @@ func TestKioskInBrowser(t *testing.T) {
 		t.Fatalf("the QR image: %d %s", res.StatusCode, svg)
 	}
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 1300),
-	)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	// Starts the browser on the test's context: a step's shorter one
-	// would take the browser down with it when it ends.
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
-
-	// Anything the page logs as an error (a CSP refusal, an exception)
-	// fails the test.
-	var (
-		mu       sync.Mutex
-		problems []string
-	)
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Error())
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.LevelError {
-				problems = append(problems, fmt.Sprintf("%s: %s", ev.Entry.Source, ev.Entry.Text))
-			}
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError {
-				problems = append(problems, "console.error")
-			}
-		}
-	})
-
-	// fail ends the test with what the page shows and logged.
-	fail := func(what string, err error) {
-		t.Helper()
-		var text string
-		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText`, &text))
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("%s: %v\npage problems: %v\npage text:\n%s", what, err, problems, text)
-	}
-	// run runs one step, failing the test with the page's state when the
-	// step fails or takes more than 20 s.
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Run(sctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
+	b := newBrowser(t, path, 1100, 1300)
+	defer b.close()
 	count := func(n int) chromedp.QueryAction {
-		return chromedp.Poll(fmt.Sprintf(`document.querySelectorAll('[data-testid="cart-line"]').length === %d`, n), nil,
-			chromedp.WithPollingTimeout(15*time.Second))
+		return poll(fmt.Sprintf(`document.querySelectorAll('[data-testid="cart-line"]').length === %d`, n))
 	}
-	run("resuming at the kiosk",
+	b.run("resuming at the kiosk",
 		log.Enable(),
 		chromedp.Navigate(base+"/kiosk/"),
 		chromedp.WaitVisible(`[data-testid="code-input"]`),
@@ -280,7 +170,7 @@ func TestKioskInBrowser(t *testing.T) {
 		chromedp.Evaluate(`window.kioskTestMark = 42`, nil),
 	)
 	var qty string
-	if err := chromedp.Run(ctx, chromedp.Text(`[data-testid="cart-line"][data-sku="`+skus[0]+`"] [data-testid="line-quantity"]`, &qty)); err != nil || qty != "2" {
+	if err := chromedp.Run(b.ctx, chromedp.Text(`[data-testid="cart-line"][data-sku="`+skus[0]+`"] [data-testid="line-quantity"]`, &qty)); err != nil || qty != "2" {
 		t.Fatalf("the resumed line: %q %v", qty, err)
 	}
 
@@ -290,7 +180,7 @@ func TestKioskInBrowser(t *testing.T) {
 		"lines": []any{map[string]any{"merchandiseId": ids[1], "quantity": 1}}})
 	var mark int
 	var total string
-	run("the phone's line at the kiosk",
+	b.run("the phone's line at the kiosk",
 		count(2),
 		chromedp.Evaluate(`window.kioskTestMark`, &mark),
 		chromedp.Text(`[data-testid="cart-total"]`, &total),
@@ -302,14 +192,14 @@ func TestKioskInBrowser(t *testing.T) {
 		t.Errorf("cart total %q", total)
 	}
 	var explained string
-	run("the offer's explanation", chromedp.Text(`[data-testid="cart-line"] [data-testid="line-adjustments"]`, &explained))
+	b.run("the offer's explanation", chromedp.Text(`[data-testid="cart-line"] [data-testid="line-adjustments"]`, &explained))
 	if !strings.Contains(explained, offerTitle) {
 		t.Errorf("the line's adjustments show %q, not the offer %q", explained, offerTitle)
 	}
 
 	// The kiosk looks a product up by SKU, sees the store's stock and adds it.
 	var stock string
-	run("adding from the kiosk",
+	b.run("adding from the kiosk",
 		chromedp.SendKeys(`[data-testid="lookup-input"]`, skus[2]),
 		chromedp.Click(`[data-testid="lookup-button"]`),
 		chromedp.WaitVisible(`[data-testid="lookup-result"][data-sku="`+skus[2]+`"]`),
@@ -330,24 +220,13 @@ func TestKioskInBrowser(t *testing.T) {
 		t.Errorf("the phone sees %v, without the kiosk's line", kinds)
 	}
 
-	shot := filepath.Join(t.TempDir(), "kiosk.png")
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		t.Fatal(err)
-	}
-	if dir := os.Getenv("KIOSK_SCREENSHOT_DIR"); dir != "" {
-		shot = filepath.Join(dir, "kiosk.png")
-	}
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", shot)
+	b.screenshot("kiosk.png", "KIOSK_SCREENSHOT_DIR")
 
 	// A second code opened as its QR's URL resumes at once, and leaves the
 	// used code out of the address bar.
 	h = handoff()
 	var location string
-	run("opening the QR's URL",
+	b.run("opening the QR's URL",
 		chromedp.Navigate(base+h["resumeUrl"].(string)),
 		chromedp.WaitVisible(`[data-testid="cart"]`),
 		count(3),
@@ -356,9 +235,5 @@ func TestKioskInBrowser(t *testing.T) {
 	if strings.Contains(location, "code=") {
 		t.Errorf("the used code stays in the address bar: %s", location)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the page reported problems: %v", problems)
-	}
+	b.checkProblems()
 }

@@ -1,23 +1,14 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 )
 
@@ -28,83 +19,17 @@ import (
 // shows; the associate starts preparing and marks it ready; the shopper
 // reads the pickup code on their order; the associate types it, takes the
 // cash, and hands the order over, which leaves the queue. The screenshot
-// (ready, arrived) is left in the test's log.
+// (ready, arrived) is left in the test's log (or in $PICKUP_SCREENSHOT_DIR).
 func TestPickupDeskInBrowser(t *testing.T) {
-	browser := chromium(t)
-	cfg := testConfig(t, false)
-	cfg.DatabaseURL = commercetest.URL(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
-		_, err := demo.Seed(ctx, pool)
-		return err
-	}))
-	base, stop := serve(t, cfg)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	path := chromium(t)
+	_, base := serveDemo(t)
 	ph := phone{t: t, base: base}
 	_, ids, _ := kioskVariants(t)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
-	var (
-		mu       sync.Mutex
-		problems []string
-	)
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Error())
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.LevelError {
-				problems = append(problems, fmt.Sprintf("%s: %s", ev.Entry.Source, ev.Entry.Text))
-			}
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError {
-				problems = append(problems, "console.error")
-			}
-		}
-	})
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Run(sctx, actions...); err != nil {
-			var text string
-			_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText`, &text))
-			mu.Lock()
-			defer mu.Unlock()
-			t.Fatalf("%s: %v\npage problems: %v\npage text:\n%s", what, err, problems, text)
-		}
-	}
-	poll := func(js string) chromedp.QueryAction {
-		return chromedp.Poll(js, nil, chromedp.WithPollingTimeout(15*time.Second))
-	}
+	b := newBrowser(t, path, 1100, 900)
+	defer b.close()
 
-	run("signing in",
+	b.run("signing in",
 		log.Enable(),
 		chromedp.Navigate(base+"/pickup/"),
 		chromedp.WaitVisible(`[data-testid="email-input"]`),
@@ -131,7 +56,7 @@ func TestPickupDeskInBrowser(t *testing.T) {
 	entry := `[data-testid="queue-entry"][data-number="` + number + `"]`
 
 	var mark int
-	run("the order appears live",
+	b.run("the order appears live",
 		chromedp.WaitVisible(entry),
 		poll(`document.querySelector('`+entry+`').dataset.status === 'PLACED'`),
 		chromedp.Evaluate(`window.deskTestMark`, &mark),
@@ -141,7 +66,7 @@ func TestPickupDeskInBrowser(t *testing.T) {
 	}
 	ph.do(`mutation($id: ID!, $token: String) { orderPickupArrive(orderId: $id, token: $token, spot: "Bay 2") { order { id } userErrors { message } } }`,
 		map[string]any{"id": orderID, "token": orderToken})
-	run("preparing and ready",
+	b.run("preparing and ready",
 		poll(`document.querySelector('`+entry+` [data-testid="arrived"]').textContent.includes('Bay 2')`),
 		chromedp.Click(entry+` [data-testid="prepare-button"]`),
 		poll(`document.querySelector('`+entry+`').dataset.status === 'PREPARING'`),
@@ -151,18 +76,7 @@ func TestPickupDeskInBrowser(t *testing.T) {
 		chromedp.WaitVisible(entry+` [data-testid="tender-select"]`),
 	)
 
-	shot := filepath.Join(t.TempDir(), "pickup-desk.png")
-	if dir := os.Getenv("PICKUP_SCREENSHOT_DIR"); dir != "" {
-		shot = filepath.Join(dir, "pickup-desk.png")
-	}
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", shot)
+	b.screenshot("pickup-desk.png", "PICKUP_SCREENSHOT_DIR")
 
 	// The shopper's phone shows the code; a wrong one is refused at the desk.
 	seen := ph.do(`query($id: ID!, $token: String) { order(id: $id, token: $token) { status pickupCode pickupQrCodeUrl } }`,
@@ -184,12 +98,12 @@ func TestPickupDeskInBrowser(t *testing.T) {
 	if code == wrong {
 		wrong = "333333"
 	}
-	run("a wrong code",
+	b.run("a wrong code",
 		chromedp.SendKeys(entry+` [data-testid="code-input"]`, wrong),
 		chromedp.Click(entry+` [data-testid="handover-button"]`),
 		poll(`!document.querySelector('`+entry+` [data-testid="entry-error"]').hidden`),
 	)
-	run("handing over",
+	b.run("handing over",
 		chromedp.Evaluate(`document.querySelector('`+entry+` [data-testid="code-input"]').value = ''`, nil),
 		chromedp.SendKeys(entry+` [data-testid="code-input"]`, strings.ToLower(code[:3])+"-"+strings.ToLower(code[3:])),
 		chromedp.Click(entry+` [data-testid="handover-button"]`),
@@ -200,9 +114,5 @@ func TestPickupDeskInBrowser(t *testing.T) {
 	if field(after, "order", "status") != "PICKED_UP" || field(after, "order", "paymentStatus") != "PAID" {
 		t.Errorf("after the hand-over: %v", after)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the page reported problems: %v", problems)
-	}
+	b.checkProblems()
 }

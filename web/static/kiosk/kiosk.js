@@ -7,9 +7,9 @@
 // It uses the public GraphQL API exactly as any client would: POST
 // /graphql with the kiosk's channel key for queries and mutations, and the
 // graphql-transport-ws protocol over a WebSocket for the cartUpdated
-// subscription (a small client below). No framework, no build step, and no
-// inline script or style: the page runs under a strict Content-Security-
-// Policy.
+// subscription (the client in ../shared/graphql.js, shared with the pickup
+// desk). No framework, no build step, and no inline script or style: the
+// page runs under a strict Content-Security-Policy.
 //
 // Configuration: the channel key is `?key=` in the page's URL, else the one
 // saved by an earlier `?key=` on this device, else the Paris demo kiosk.
@@ -57,158 +57,22 @@
   // shown (pushes and mutation results may arrive in any order).
   const state = { cartId: null, token: null, version: 0, live: null, idle: null };
 
-  const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
-
-  // ---- GraphQL over HTTP ----
-
-  class APIError extends Error {
-    constructor(message, code) {
-      super(message);
-      this.code = code;
-    }
-  }
-
-  async function gql(query, variables) {
-    const res = await fetch(ENDPOINT, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        'Accept': 'application/graphql-response+json, application/json',
-        'X-Channel-Key': channelKey,
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    let body;
-    try {
-      body = await res.json();
-    } catch (e) {
-      throw new APIError(`the server answered ${res.status}`, 'INTERNAL');
-    }
-    if (body.errors && body.errors.length) {
-      const e = body.errors[0];
-      throw new APIError(e.message, (e.extensions && e.extensions.code) || 'INTERNAL');
-    }
-    return body.data;
-  }
-
-  // A payload's first user error, as an APIError, or null.
-  function userError(payload) {
-    const e = payload && payload.userErrors && payload.userErrors[0];
-    return e ? new APIError(e.message, e.code) : null;
-  }
-
-  // ---- graphql-transport-ws: just what a subscription needs ----
-  //
-  // connection_init (with the channel key, since a browser cannot set
-  // headers on a WebSocket) → connection_ack → subscribe → next… →
-  // complete. Pings are answered. When the socket drops, it reconnects
-  // with a growing delay and subscribes again: the first push of a new
-  // subscription is the cart as it is then, so nothing missed meanwhile
-  // is lost.
-
-  class Subscription {
-    constructor(query, variables, handlers) {
-      this.query = query;
-      this.variables = variables;
-      this.handlers = handlers; // onNext(data), onComplete(), onError(err), onStatus(state)
-      this.closed = false;
-      this.retries = 0;
-      this.connect();
-    }
-
-    connect() {
-      const url = new URL(ENDPOINT, window.location.href);
-      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(url.href, 'graphql-transport-ws');
-      this.ws = ws;
-      this.handlers.onStatus('connecting');
-      ws.addEventListener('open', () => {
-        ws.send(JSON.stringify({ type: 'connection_init', payload: { 'X-Channel-Key': channelKey } }));
-      });
-      ws.addEventListener('message', (ev) => this.receive(ws, ev));
-      ws.addEventListener('close', () => {
-        if (this.closed || ws !== this.ws) {
-          return;
-        }
-        this.handlers.onStatus('reconnecting');
-        const delay = Math.min(1000 * 2 ** this.retries, 10000);
-        this.retries++;
-        this.timer = window.setTimeout(() => this.connect(), delay);
-      });
-    }
-
-    receive(ws, ev) {
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch (e) {
-        return;
-      }
-      switch (msg.type) {
-        case 'connection_ack':
-          this.retries = 0;
-          ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: this.query, variables: this.variables } }));
-          this.handlers.onStatus('live');
-          break;
-        case 'ping':
-          ws.send(JSON.stringify({ type: 'pong' }));
-          break;
-        case 'next':
-          if (msg.payload.errors && msg.payload.errors.length) {
-            const e = msg.payload.errors[0];
-            this.handlers.onError(new APIError(e.message, (e.extensions && e.extensions.code) || 'INTERNAL'));
-          } else if (msg.payload.data) {
-            this.handlers.onNext(msg.payload.data);
-          }
-          break;
-        case 'error':
-          this.handlers.onError(new APIError((msg.payload && msg.payload[0] && msg.payload[0].message) || 'subscription refused', 'INTERNAL'));
-          break;
-        case 'complete':
-          this.close();
-          this.handlers.onComplete();
-          break;
-      }
-    }
-
-    close() {
-      this.closed = true;
-      window.clearTimeout(this.timer);
-      if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
-        this.ws.close(1000);
-      }
-      this.handlers.onStatus('off');
-    }
-  }
+  // The GraphQL client and the DOM helpers shared with the pickup desk
+  // (shared/graphql.js and shared/page.js, loaded before this script).
+  const { Client, userError } = window.OmnicanalGraphQL;
+  const { $, show, money, showLive } = window.OmnicanalPage;
+  const api = new Client(ENDPOINT, () => ({ 'X-Channel-Key': channelKey }));
+  const gql = (query, variables) => api.query(query, variables);
 
   // ---- Rendering ----
 
-  const money = (m) => {
-    if (!m) {
-      return '—';
-    }
-    try {
-      return new Intl.NumberFormat(document.documentElement.lang || 'en', { style: 'currency', currency: m.currencyCode }).format(Number(m.amount));
-    } catch (e) {
-      return `${m.amount} ${m.currencyCode}`;
-    }
+  const LIVE = {
+    off: 'Not connected',
+    connecting: 'Connecting…',
+    live: 'Live: changes on your phone show here',
+    reconnecting: 'Connection lost, reconnecting…',
   };
-
-  function show(el, message) {
-    el.textContent = message || '';
-    el.hidden = !message;
-  }
-
-  function setLive(status) {
-    const el = $('live-status');
-    el.dataset.state = status;
-    el.textContent = {
-      off: 'Not connected',
-      connecting: 'Connecting…',
-      live: 'Live: changes on your phone show here',
-      reconnecting: 'Connection lost, reconnecting…',
-    }[status] || status;
-  }
+  const setLive = (status) => showLive($('live-status'), status, LIVE);
 
   function explanations(list, adjustments) {
     list.replaceChildren();
@@ -280,7 +144,7 @@
     $('cart').hidden = false;
     $('lookup').hidden = false;
     show($('cart-error'), '');
-    state.live = new Subscription(
+    state.live = api.subscribe(
       'subscription($id: ID!, $token: String) { cartUpdated(cartId: $id, token: $token) { ...K } }' + CART_FIELDS,
       { id: cart.id, token },
       {

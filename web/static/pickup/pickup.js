@@ -10,7 +10,8 @@
 // /graphql with the POS channel key and the staff token for queries and
 // mutations, and the graphql-transport-ws protocol over a WebSocket for the
 // pickupQueueUpdated subscription (the token goes in connection_init, since
-// a browser cannot set headers on a WebSocket). No framework, no build
+// a browser cannot set headers on a WebSocket; the client is
+// ../shared/graphql.js, shared with the kiosk). No framework, no build
 // step, no inline script or style (the page runs under a strict CSP).
 //
 // Configuration: the channel key is `?key=` in the page's URL, else the
@@ -36,7 +37,6 @@
   const PAYLOAD = `{ order { id status } userErrors { field message code } }`;
 
   const state = { token: null, staff: null, store: null, sub: null, entries: new Map() };
-  const $ = (testid, root) => (root || document).querySelector(`[data-testid="${testid}"]`);
 
   const storage = {
     get(k) { try { return window.sessionStorage.getItem(k); } catch (e) { return null; } },
@@ -44,146 +44,22 @@
     del(k) { try { window.sessionStorage.removeItem(k); } catch (e) { /* private mode */ } },
   };
 
-  // ---- GraphQL over HTTP ----
-
-  class APIError extends Error {
-    constructor(message, code) {
-      super(message);
-      this.code = code;
-    }
-  }
-
-  async function gql(query, variables) {
-    const headers = {
-      'Content-Type': 'application/json',
-      'Accept': 'application/graphql-response+json, application/json',
-      'X-Channel-Key': channelKey,
-    };
-    if (state.token) {
-      headers.Authorization = `Bearer ${state.token}`;
-    }
-    const res = await fetch(ENDPOINT, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-    let body;
-    try {
-      body = await res.json();
-    } catch (e) {
-      throw new APIError(`the server answered ${res.status}`, 'INTERNAL');
-    }
-    if (body.errors && body.errors.length) {
-      const e = body.errors[0];
-      throw new APIError(e.message, (e.extensions && e.extensions.code) || 'INTERNAL');
-    }
-    return body.data;
-  }
-
-  function userError(payload) {
-    const e = payload && payload.userErrors && payload.userErrors[0];
-    return e ? new APIError(e.message, e.code) : null;
-  }
-
-  // ---- graphql-transport-ws: just what a subscription needs ----
-  //
-  // connection_init (channel key and staff token) → connection_ack →
-  // subscribe → next… Pings are answered. When the socket drops it
-  // reconnects with a growing delay and subscribes again; the first push of
-  // a subscription is the whole queue, so nothing missed meanwhile is lost.
-
-  class Subscription {
-    constructor(query, variables, handlers) {
-      this.query = query;
-      this.variables = variables;
-      this.handlers = handlers;
-      this.closed = false;
-      this.retries = 0;
-      this.connect();
-    }
-
-    connect() {
-      const url = new URL(ENDPOINT, window.location.href);
-      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(url.href, 'graphql-transport-ws');
-      this.ws = ws;
-      this.handlers.onStatus('connecting');
-      ws.addEventListener('open', () => {
-        ws.send(JSON.stringify({ type: 'connection_init', payload: { 'X-Channel-Key': channelKey, Authorization: `Bearer ${state.token}` } }));
-      });
-      ws.addEventListener('message', (ev) => this.receive(ws, ev));
-      ws.addEventListener('close', () => {
-        if (this.closed || ws !== this.ws) {
-          return;
-        }
-        this.handlers.onStatus('reconnecting');
-        const delay = Math.min(1000 * 2 ** this.retries, 10000);
-        this.retries++;
-        this.timer = window.setTimeout(() => this.connect(), delay);
-      });
-    }
-
-    receive(ws, ev) {
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch (e) {
-        return;
-      }
-      switch (msg.type) {
-        case 'connection_ack':
-          this.retries = 0;
-          ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: this.query, variables: this.variables } }));
-          this.handlers.onStatus('live');
-          break;
-        case 'ping':
-          ws.send(JSON.stringify({ type: 'pong' }));
-          break;
-        case 'next':
-          if (msg.payload.errors && msg.payload.errors.length) {
-            const e = msg.payload.errors[0];
-            this.handlers.onError(new APIError(e.message, (e.extensions && e.extensions.code) || 'INTERNAL'));
-          } else if (msg.payload.data) {
-            this.handlers.onNext(msg.payload.data);
-          }
-          break;
-        case 'error':
-          this.handlers.onError(new APIError((msg.payload && msg.payload[0] && msg.payload[0].message) || 'subscription refused', 'INTERNAL'));
-          break;
-        case 'complete':
-          this.close();
-          break;
-      }
-    }
-
-    close() {
-      this.closed = true;
-      window.clearTimeout(this.timer);
-      if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
-        this.ws.close(1000);
-      }
-      this.handlers.onStatus('off');
-    }
-  }
+  // The GraphQL client and the DOM helpers shared with the kiosk
+  // (shared/graphql.js and shared/page.js, loaded before this script). The
+  // staff token, once signed in, goes with every request and connection.
+  const { APIError, Client, userError } = window.OmnicanalGraphQL;
+  const { $, show, money, showLive } = window.OmnicanalPage;
+  const api = new Client(ENDPOINT, () => (state.token
+    ? { 'X-Channel-Key': channelKey, Authorization: `Bearer ${state.token}` }
+    : { 'X-Channel-Key': channelKey }));
+  const gql = (query, variables) => api.query(query, variables);
 
   // ---- Rendering ----
 
   const STATUS = { PLACED: 'New', PREPARING: 'Preparing', READY_FOR_PICKUP: 'Ready' };
 
-  function show(el, message) {
-    el.textContent = message || '';
-    el.hidden = !message;
-  }
-
-  function setLive(status) {
-    const el = $('live-status');
-    el.dataset.state = status;
-    el.textContent = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', off: 'Not connected' }[status] || status;
-  }
-
-  const money = (m) => {
-    try {
-      return new Intl.NumberFormat('en', { style: 'currency', currency: m.currencyCode }).format(Number(m.amount));
-    } catch (e) {
-      return `${m.amount} ${m.currencyCode}`;
-    }
-  };
+  const LIVE = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', off: 'Not connected' };
+  const setLive = (status) => showLive($('live-status'), status, LIVE);
   const time = (s) => (s ? new Date(s).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' }) : '');
 
   function screen(name) {
@@ -313,7 +189,7 @@
     }
     state.entries.forEach((li) => li.remove());
     state.entries.clear();
-    state.sub = new Subscription(`subscription($loc: ID!) { pickupQueueUpdated(locationId: $loc) { ...E } } ${ENTRY_FIELDS}`,
+    state.sub = api.subscribe(`subscription($loc: ID!) { pickupQueueUpdated(locationId: $loc) { ...E } } ${ENTRY_FIELDS}`,
       { loc: store.id }, {
         onNext: (data) => {
           show($('queue-error'), '');
