@@ -443,6 +443,15 @@ func (s *Service) FindPayments(ctx context.Context, orderID commerce.ID) ([]Paym
 // the order, records the transition and writes the status's outbox event.
 // o is updated in place.
 func TransitionTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string) error {
+	return TransitionWithEventTx(ctx, tx, o, to, actor, reason, nil)
+}
+
+// TransitionWithEventTx is TransitionTx whose outbox event carries extra
+// fields besides the usual ones (type, orderId, number, status, …): for
+// the pickup's order.ready_for_pickup, which must give the notifier the
+// plaintext pickup code (stored nowhere else). extra cannot override the
+// usual fields.
+func TransitionWithEventTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string, extra map[string]any) error {
 	if !CanTransitionFor(o.Fulfillment, o.Status, to) {
 		return &commerce.Error{Code: commerce.ErrConflict, Field: "status",
 			Message: fmt.Sprintf("order %s is %s and cannot become %s", o.Number, o.Status, to)}
@@ -460,7 +469,7 @@ func TransitionTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Act
 	if err := recordTransition(ctx, tx, o.ID, "status", string(from), string(to), actor, reason); err != nil {
 		return err
 	}
-	return EnqueueEventTx(ctx, tx, statusEvent[to], o)
+	return enqueueEvent(ctx, tx, statusEvent[to], o, extra)
 }
 
 // SetPaymentStatusTx moves the payment status of o (locked by the caller)
@@ -506,13 +515,25 @@ func recordTransition(ctx context.Context, tx pgx.Tx, orderID commerce.ID, field
 // EnqueueEventTx writes the order event typ ("order.ready_for_pickup", …)
 // to the outbox in tx.
 func EnqueueEventTx(ctx context.Context, tx pgx.Tx, typ string, o *Order) error {
+	return enqueueEvent(ctx, tx, typ, o, nil)
+}
+
+// enqueueEvent is EnqueueEventTx with extra fields, which do not override
+// the usual ones.
+func enqueueEvent(ctx context.Context, tx pgx.Tx, typ string, o *Order, extra map[string]any) error {
 	if typ == "" {
 		return nil
 	}
-	return outbox.EnqueuePayload(ctx, tx, EventQueue, o.ID, map[string]any{
+	payload := map[string]any{
 		"type": typ, "orderId": o.ID, "number": o.Number, "status": o.Status, "paymentStatus": o.PaymentStatus,
 		"locationId": o.LocationID, "channelId": o.ChannelID, "customerId": o.CustomerID,
-	})
+	}
+	for k, v := range extra {
+		if _, usual := payload[k]; !usual {
+			payload[k] = v
+		}
+	}
+	return outbox.EnqueuePayload(ctx, tx, EventQueue, o.ID, payload)
 }
 
 // snapshotOf is the frozen pricing of a priced cart.
