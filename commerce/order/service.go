@@ -2,8 +2,6 @@ package order
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,6 +18,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/internal/secret"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
@@ -89,42 +88,18 @@ func NewService(pool *pgxpool.Pool, carts *cart.Service, inv *inventory.Service,
 // TokenPrefix starts every order token.
 const TokenPrefix = "ot_"
 
-const tokenBytes = 32
-
-var tokenLen = len(TokenPrefix) + base64.RawURLEncoding.EncodedLen(tokenBytes)
-
-func newToken() (string, []byte, error) {
-	raw := make([]byte, tokenBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", nil, err
-	}
-	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	return token, hashToken(token), nil
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // tokenHashOf is the hash to look a client's token up by; nil for a token
 // that cannot be one of ours.
 func tokenHashOf(token string) []byte {
-	if len(token) != tokenLen || !strings.HasPrefix(token, TokenPrefix) {
+	if !secret.WellFormed(TokenPrefix, token) {
 		return nil
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(token[len(TokenPrefix):]); err != nil {
-		return nil
-	}
-	return hashToken(token)
+	return secret.Hash(token)
 }
 
 // issueToken gives a guest a token of the order, in tx.
 func issueToken(ctx context.Context, tx db.Querier, orderID commerce.ID) (string, error) {
-	token, hash, err := newToken()
-	if err != nil {
-		return "", err
-	}
+	token, hash := secret.New(TokenPrefix)
 	if _, err := tx.Exec(ctx, `INSERT INTO order_tokens (token_hash, order_id) VALUES ($1, $2)`, hash, orderID); err != nil {
 		return "", err
 	}
