@@ -76,15 +76,7 @@ func New(cat *catalog.Service, auth Authenticator, log *slog.Logger) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	// The admin's security headers, for a response that is data, never a
-	// page: nothing in it may run, be framed, or be cached.
-	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "no-store")
-
+	hd := dataHeaders(w)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 	default:
@@ -102,6 +94,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.export(w, r)
+}
+
+// dataHeaders sets the admin's security headers, for a response that is
+// data, never a page: nothing in it may run, be framed, or be cached.
+func dataHeaders(w http.ResponseWriter) http.Header {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	return hd
 }
 
 // authenticate puts the token's principal in the context, or answers 401.
@@ -161,6 +165,32 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 var errHead = errors.New("HEAD: headers only")
 
 func (h *Handler) importFeed(w http.ResponseWriter, r *http.Request) {
+	streamFeed(h, w, r, feed[catalog.LineResult, catalog.ImportSummary]{
+		name:    "catalog import",
+		stopped: "the import stopped before the end of the feed",
+		apply: func(ctx context.Context, body io.Reader, emit func(catalog.LineResult) error) (catalog.ImportSummary, error) {
+			return h.Catalog.Import(ctx, body, h.Limits, emit)
+		},
+		failure: func(res catalog.LineResult) (int, error) { return res.Line, res.Cause },
+	})
+}
+
+// feed is what tells one JSON Lines feed from another, for streamFeed.
+type feed[Result, Summary any] struct {
+	name    string // in the log: "catalog import"
+	stopped string // the trailer's message when the feed stops early
+	// apply reads the feed from body, calling emit with each line's result.
+	apply func(ctx context.Context, body io.Reader, emit func(Result) error) (Summary, error)
+	// failure is a result's line and the error behind an INTERNAL line
+	// error, logged, never sent (nil for other results).
+	failure func(Result) (line int, cause error)
+}
+
+// streamFeed answers a feed posted by an authenticated staff user: it
+// checks the media type, applies the feed as it arrives and streams each
+// line's result back at once, then a trailer with the summary and, when the
+// feed stopped before its end, the error.
+func streamFeed[Result, Summary any](h *Handler, w http.ResponseWriter, r *http.Request, f feed[Result, Summary]) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if !acceptedTypes[mt] {
 		h.fail(w, r, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the feed as application/x-ndjson (JSON Lines)")
@@ -179,7 +209,7 @@ func (h *Handler) importFeed(w http.ResponseWriter, r *http.Request) {
 			started = true
 			// HTTP/1 handlers may not read the request after writing the
 			// response unless asked: results stream back while the feed is
-			// still arriving. Asked only now, once the import is under way,
+			// still arriving. Asked only now, once the feed is under way,
 			// so that a refusal answers plainly.
 			_ = rc.EnableFullDuplex()
 			w.Header().Set("Content-Type", contentType)
@@ -187,10 +217,10 @@ func (h *Handler) importFeed(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := r.Context()
-	sum, err := h.Catalog.Import(ctx, body, h.Limits, func(res catalog.LineResult) error {
+	sum, err := f.apply(ctx, body, func(res Result) error {
 		start()
-		if res.Cause != nil {
-			h.Log.ErrorContext(ctx, "catalog import: line failed", "request_id", reqid.FromContext(ctx), "line", res.Line, "err", res.Cause)
+		if line, cause := f.failure(res); cause != nil {
+			h.Log.ErrorContext(ctx, f.name+": line failed", "request_id", reqid.FromContext(ctx), "line", line, "err", cause)
 		}
 		if err := enc.Encode(res); err != nil {
 			return err
@@ -204,15 +234,14 @@ func (h *Handler) importFeed(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	who, _ := commerce.PrincipalFrom(ctx)
-	h.Log.InfoContext(ctx, "catalog import", "request_id", reqid.FromContext(ctx), "staff_id", who.StaffID,
-		"lines", sum.Lines, "created", sum.Created, "updated", sum.Updated, "unchanged", sum.Unchanged, "errors", sum.Errors, "err", err)
+	h.Log.InfoContext(ctx, f.name, "request_id", reqid.FromContext(ctx), "staff_id", who.StaffID, "summary", sum, "err", err)
 	start()
 	trailer := struct {
-		Summary catalog.ImportSummary `json:"summary"`
-		Error   *errorBody            `json:"error,omitempty"`
+		Summary Summary    `json:"summary"`
+		Error   *errorBody `json:"error,omitempty"`
 	}{Summary: sum}
 	if err != nil {
-		trailer.Error = &errorBody{Code: commerce.ErrInternal, Message: "the import stopped before the end of the feed", RequestID: reqid.FromContext(ctx)}
+		trailer.Error = &errorBody{Code: commerce.ErrInternal, Message: f.stopped, RequestID: reqid.FromContext(ctx)}
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			trailer.Error = &errorBody{Code: "REQUEST_TOO_LARGE", Message: "the feed is larger than the limit; the lines above were applied, send the rest separately"}

@@ -2,11 +2,7 @@ package cart
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,40 +10,12 @@ import (
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/internal/secret"
 )
 
 // TokenPrefix starts every cart token, so that a token is recognisable in
 // a secret scanner and cannot be mistaken for a staff token ("st_").
 const TokenPrefix = "gt_"
-
-// tokenBytes is a token's entropy: 256 bits, far beyond guessing.
-const tokenBytes = 32
-
-var tokenLen = len(TokenPrefix) + base64.RawURLEncoding.EncodedLen(tokenBytes)
-
-// newToken returns a fresh token and the hash stored for it.
-func newToken() (string, []byte, error) {
-	raw := make([]byte, tokenBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", nil, err
-	}
-	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	return token, hashToken(token), nil
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
-// wellFormed spares the database tokens that cannot be one of ours.
-func wellFormed(token string) bool {
-	if len(token) != tokenLen || !strings.HasPrefix(token, TokenPrefix) {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(token[len(TokenPrefix):])
-	return err == nil
-}
 
 // IssueToken gives another token for a cart, valid for ttl (forever when
 // 0), inside the caller's transaction. It checks nothing: the caller has
@@ -55,10 +23,7 @@ func wellFormed(token string) bool {
 // code verified, a cart the caller just read with access). The token is
 // returned once and stored hashed.
 func IssueToken(ctx context.Context, tx db.Querier, cartID commerce.ID, ttl time.Duration) (string, error) {
-	token, hash, err := newToken()
-	if err != nil {
-		return "", fmt.Errorf("cart.IssueToken: %w", err)
-	}
+	token, hash := secret.New(TokenPrefix)
 	var expires *time.Duration
 	if ttl > 0 {
 		expires = &ttl
@@ -81,8 +46,8 @@ type access struct {
 // token it gave (empty for none).
 func accessFor(ctx context.Context, token string) access {
 	var a access
-	if token != "" && wellFormed(token) {
-		a.tokenHash = hashToken(token)
+	if secret.WellFormed(TokenPrefix, token) {
+		a.tokenHash = secret.Hash(token)
 	}
 	if id, ok := commerce.CustomerFrom(ctx); ok {
 		a.customer = &id

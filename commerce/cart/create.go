@@ -9,6 +9,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/internal/secret"
 )
 
 // CreateCart makes a cart in the channel's currency, with lines if given
@@ -69,7 +70,7 @@ func (s *Service) CreateCart(ctx context.Context, in CreateInput) (*Cart, string
 				if !signedIn {
 					// The first response's token is gone with it: give another.
 					token, err = IssueToken(ctx, tx, cartID, 0)
-					acc.tokenHash = hashToken(token)
+					acc.tokenHash = secret.Hash(token)
 				}
 				return err
 			}
@@ -120,10 +121,7 @@ func (s *Service) create(ctx context.Context, tx pgx.Tx, ch *channel.Channel, re
 			return err
 		}
 	} else {
-		t, hash, err := newToken()
-		if err != nil {
-			return err
-		}
+		t, hash := secret.New(TokenPrefix)
 		*token, acc.tokenHash = t, hash
 		if _, err := tx.Exec(ctx, `WITH c AS (
 				INSERT INTO carts (id, currency_code, version, created_channel_id) VALUES ($1, $2, $3, $4) RETURNING id)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
+	"github.com/omnicanal/omnicanal/commerce/internal/secret"
 	"github.com/omnicanal/omnicanal/commerce/ratelimit"
 )
 
@@ -289,7 +290,7 @@ func (s *Service) Resume(ctx context.Context, code string) (*Cart, string, error
 		return nil, "", fmt.Errorf("cart.Resume: %w", err)
 	}
 	refund()
-	c, err := s.find(ctx, s.pool, access{tokenHash: hashToken(token)}, cartID)
+	c, err := s.find(ctx, s.pool, access{tokenHash: secret.Hash(token)}, cartID)
 	if err != nil {
 		return nil, "", fmt.Errorf("cart.Resume: %w", err)
 	}

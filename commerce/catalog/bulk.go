@@ -50,10 +50,7 @@ package catalog
 // status is created, updated, unchanged or error.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -64,6 +61,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/internal/jsonl"
 )
 
 // Bounds of one import.
@@ -167,66 +165,35 @@ func (s *Service) Import(ctx context.Context, r io.Reader, limits ImportLimits, 
 	if err != nil {
 		return sum, fmt.Errorf("catalog.Import: %w", err)
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+	err = jsonl.Each(ctx, r, limits.MaxLineBytes, limits.MaxLines, func(l jsonl.Line) error {
+		var res LineResult
+		switch {
+		case l.TooMany:
+			res = LineResult{Line: l.N, Status: Failed, Errors: []LineError{{Code: commerce.ErrInvalidInput,
+				Message: fmt.Sprintf("an import holds at most %d lines; this line and the rest were not read", limits.MaxLines)}}}
+		case l.TooLong:
+			res = LineResult{Line: l.N, Status: Failed, Errors: []LineError{{Code: commerce.ErrInvalidInput,
+				Message: fmt.Sprintf("a line holds at most %d bytes", limits.MaxLineBytes)}}}
+		default:
+			res = s.importLine(ctx, l.N, l.Raw, refs)
 		}
-		raw, tooLong, readErr := readLine(br, limits.MaxLineBytes)
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return sum, fmt.Errorf("catalog.Import: reading line %d: %w", n, readErr)
+		sum.Lines++
+		switch res.Status {
+		case Created:
+			sum.Created++
+		case Updated:
+			sum.Updated++
+		case Unchanged:
+			sum.Unchanged++
+		default:
+			sum.Errors++
 		}
-		if len(bytes.TrimSpace(raw)) > 0 || tooLong {
-			sum.Lines++
-			var res LineResult
-			switch {
-			case sum.Lines > limits.MaxLines:
-				res = LineResult{Line: n, Status: Failed, Errors: []LineError{{Code: commerce.ErrInvalidInput,
-					Message: fmt.Sprintf("an import holds at most %d lines; this line and the rest were not read", limits.MaxLines)}}}
-				readErr = io.EOF // stop reading: the file is over the limit
-			case tooLong:
-				res = LineResult{Line: n, Status: Failed, Errors: []LineError{{Code: commerce.ErrInvalidInput,
-					Message: fmt.Sprintf("a line holds at most %d bytes", limits.MaxLineBytes)}}}
-			default:
-				res = s.importLine(ctx, n, raw, refs)
-			}
-			switch res.Status {
-			case Created:
-				sum.Created++
-			case Updated:
-				sum.Updated++
-			case Unchanged:
-				sum.Unchanged++
-			default:
-				sum.Errors++
-			}
-			if err := emit(res); err != nil {
-				return sum, err
-			}
-		}
-		if readErr != nil { // io.EOF: the last line was handled above
-			return sum, nil
-		}
+		return emit(res)
+	})
+	if err != nil {
+		return sum, fmt.Errorf("catalog.Import: %w", err)
 	}
-}
-
-// readLine reads one line without its newline. A line longer than max is
-// consumed to its end but not returned, and reported as tooLong.
-func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if !tooLong {
-			if len(line)+len(chunk) > max+1 { // +1: the newline itself does not count
-				tooLong, line = true, nil
-			} else {
-				line = append(line, chunk...)
-			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return bytes.TrimSuffix(line, []byte("\n")), tooLong, err
-	}
+	return sum, nil
 }
 
 // refs maps category and collection handles to ids, and back.
@@ -273,14 +240,8 @@ func (s *Service) loadRefs(ctx context.Context) (*refs, error) {
 func (s *Service) importLine(ctx context.Context, n int, raw []byte, refs *refs) LineResult {
 	res := LineResult{Line: n, Status: Failed}
 	var line Line
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&line); err != nil {
-		res.Errors = []LineError{{Code: commerce.ErrInvalidInput, Message: "not a JSON object of the catalog feed: " + jsonProblem(err)}}
-		return res
-	}
-	if dec.More() {
-		res.Errors = []LineError{{Code: commerce.ErrInvalidInput, Message: "a line holds one JSON object"}}
+	if err := jsonl.Decode(raw, &line); err != nil {
+		res.Errors = []LineError{{Code: commerce.ErrInvalidInput, Message: "not a JSON object of the catalog feed: " + err.Error()}}
 		return res
 	}
 	if line.Handle != nil {
@@ -306,15 +267,6 @@ func (s *Service) importLine(ctx context.Context, n int, raw []byte, refs *refs)
 	}
 	res.Errors, res.Cause = []LineError{{Code: commerce.ErrInternal, Message: "internal error"}}, err
 	return res
-}
-
-// jsonProblem describes a decoding error without echoing the whole input.
-func jsonProblem(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return fmt.Sprintf("%s must be a %s, not a %s", typeErr.Field, typeErr.Type, typeErr.Value)
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // input converts a line to a ProductInput, resolving handles.

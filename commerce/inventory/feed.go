@@ -33,10 +33,7 @@ package inventory
 // status is applied, unchanged, skipped or error.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +42,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/internal/jsonl"
 )
 
 // Bounds of one feed.
@@ -125,45 +123,33 @@ func (s *Service) ImportFeed(ctx context.Context, r io.Reader, limits FeedLimits
 	if limits.MaxLines <= 0 {
 		limits.MaxLines = MaxFeedLines
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+	err = jsonl.Each(ctx, r, limits.MaxLineBytes, limits.MaxLines, func(l jsonl.Line) error {
+		var res FeedResult
+		switch {
+		case l.TooMany:
+			res = feedFailure(l.N, "", "", fmt.Sprintf("a feed holds at most %d lines; this line and the rest were not read", limits.MaxLines))
+		case l.TooLong:
+			res = feedFailure(l.N, "", "", fmt.Sprintf("a line holds at most %d bytes", limits.MaxLineBytes))
+		default:
+			res = s.feedLine(ctx, who, l.N, l.Raw)
 		}
-		raw, tooLong, readErr := readLine(br, limits.MaxLineBytes)
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return sum, fmt.Errorf("inventory.ImportFeed: reading line %d: %w", n, readErr)
+		sum.Lines++
+		switch res.Status {
+		case FeedApplied:
+			sum.Applied++
+		case FeedUnchanged:
+			sum.Unchanged++
+		case FeedSkipped:
+			sum.Skipped++
+		default:
+			sum.Errors++
 		}
-		if len(bytes.TrimSpace(raw)) > 0 || tooLong {
-			sum.Lines++
-			var res FeedResult
-			switch {
-			case sum.Lines > limits.MaxLines:
-				res = feedFailure(n, "", "", fmt.Sprintf("a feed holds at most %d lines; this line and the rest were not read", limits.MaxLines))
-				readErr = io.EOF
-			case tooLong:
-				res = feedFailure(n, "", "", fmt.Sprintf("a line holds at most %d bytes", limits.MaxLineBytes))
-			default:
-				res = s.feedLine(ctx, who, n, raw)
-			}
-			switch res.Status {
-			case FeedApplied:
-				sum.Applied++
-			case FeedUnchanged:
-				sum.Unchanged++
-			case FeedSkipped:
-				sum.Skipped++
-			default:
-				sum.Errors++
-			}
-			if err := emit(res); err != nil {
-				return sum, err
-			}
-		}
-		if readErr != nil {
-			return sum, nil
-		}
+		return emit(res)
+	})
+	if err != nil {
+		return sum, fmt.Errorf("inventory.ImportFeed: %w", err)
 	}
+	return sum, nil
 }
 
 func feedFailure(n int, key, field, msg string) FeedResult {
@@ -197,13 +183,8 @@ func (l *FeedLine) Validate() error {
 // feedLine decodes and applies one line.
 func (s *Service) feedLine(ctx context.Context, who commerce.Principal, n int, raw []byte) FeedResult {
 	var line FeedLine
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&line); err != nil {
-		return feedFailure(n, "", "", "not a JSON object of the stock feed: "+jsonProblem(err))
-	}
-	if dec.More() {
-		return feedFailure(n, line.Key, "", "a line holds one JSON object")
+	if err := jsonl.Decode(raw, &line); err != nil {
+		return feedFailure(n, "", "", "not a JSON object of the stock feed: "+err.Error())
 	}
 	res := FeedResult{Line: n, Key: line.Key}
 	err := line.Validate()
@@ -288,39 +269,4 @@ func (s *Service) applyFeedLine(ctx context.Context, who commerce.Principal, l *
 		return err
 	})
 	return status, err
-}
-
-// readLine reads one line without its newline. A line longer than max is
-// consumed to its end but not returned, and reported as tooLong.
-func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if !tooLong {
-			if len(line)+len(chunk) > max+1 { // +1: the newline itself does not count
-				tooLong, line = true, nil
-			} else {
-				line = append(line, chunk...)
-			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return bytes.TrimSuffix(line, []byte("\n")), tooLong, err
-	}
-}
-
-// jsonProblem describes a decoding error without echoing the whole input.
-func jsonProblem(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type)
-	}
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
-	}
-	if msg := err.Error(); len(msg) < 200 {
-		return msg
-	}
-	return "invalid JSON"
 }

@@ -2,8 +2,6 @@ package order
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,6 +18,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/internal/secret"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/outbox"
@@ -89,42 +88,18 @@ func NewService(pool *pgxpool.Pool, carts *cart.Service, inv *inventory.Service,
 // TokenPrefix starts every order token.
 const TokenPrefix = "ot_"
 
-const tokenBytes = 32
-
-var tokenLen = len(TokenPrefix) + base64.RawURLEncoding.EncodedLen(tokenBytes)
-
-func newToken() (string, []byte, error) {
-	raw := make([]byte, tokenBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", nil, err
-	}
-	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	return token, hashToken(token), nil
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // tokenHashOf is the hash to look a client's token up by; nil for a token
 // that cannot be one of ours.
 func tokenHashOf(token string) []byte {
-	if len(token) != tokenLen || !strings.HasPrefix(token, TokenPrefix) {
+	if !secret.WellFormed(TokenPrefix, token) {
 		return nil
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(token[len(TokenPrefix):]); err != nil {
-		return nil
-	}
-	return hashToken(token)
+	return secret.Hash(token)
 }
 
 // issueToken gives a guest a token of the order, in tx.
 func issueToken(ctx context.Context, tx db.Querier, orderID commerce.ID) (string, error) {
-	token, hash, err := newToken()
-	if err != nil {
-		return "", err
-	}
+	token, hash := secret.New(TokenPrefix)
 	if _, err := tx.Exec(ctx, `INSERT INTO order_tokens (token_hash, order_id) VALUES ($1, $2)`, hash, orderID); err != nil {
 		return "", err
 	}
@@ -443,6 +418,15 @@ func (s *Service) FindPayments(ctx context.Context, orderID commerce.ID) ([]Paym
 // the order, records the transition and writes the status's outbox event.
 // o is updated in place.
 func TransitionTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string) error {
+	return TransitionWithEventTx(ctx, tx, o, to, actor, reason, nil)
+}
+
+// TransitionWithEventTx is TransitionTx whose outbox event carries extra
+// fields besides the usual ones (type, orderId, number, status, …): for
+// the pickup's order.ready_for_pickup, which must give the notifier the
+// plaintext pickup code (stored nowhere else). extra cannot override the
+// usual fields.
+func TransitionWithEventTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Actor, reason string, extra map[string]any) error {
 	if !CanTransitionFor(o.Fulfillment, o.Status, to) {
 		return &commerce.Error{Code: commerce.ErrConflict, Field: "status",
 			Message: fmt.Sprintf("order %s is %s and cannot become %s", o.Number, o.Status, to)}
@@ -460,7 +444,7 @@ func TransitionTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, actor Act
 	if err := recordTransition(ctx, tx, o.ID, "status", string(from), string(to), actor, reason); err != nil {
 		return err
 	}
-	return EnqueueEventTx(ctx, tx, statusEvent[to], o)
+	return enqueueEvent(ctx, tx, statusEvent[to], o, extra)
 }
 
 // SetPaymentStatusTx moves the payment status of o (locked by the caller)
@@ -506,13 +490,25 @@ func recordTransition(ctx context.Context, tx pgx.Tx, orderID commerce.ID, field
 // EnqueueEventTx writes the order event typ ("order.ready_for_pickup", …)
 // to the outbox in tx.
 func EnqueueEventTx(ctx context.Context, tx pgx.Tx, typ string, o *Order) error {
+	return enqueueEvent(ctx, tx, typ, o, nil)
+}
+
+// enqueueEvent is EnqueueEventTx with extra fields, which do not override
+// the usual ones.
+func enqueueEvent(ctx context.Context, tx pgx.Tx, typ string, o *Order, extra map[string]any) error {
 	if typ == "" {
 		return nil
 	}
-	return outbox.EnqueuePayload(ctx, tx, EventQueue, o.ID, map[string]any{
+	payload := map[string]any{
 		"type": typ, "orderId": o.ID, "number": o.Number, "status": o.Status, "paymentStatus": o.PaymentStatus,
 		"locationId": o.LocationID, "channelId": o.ChannelID, "customerId": o.CustomerID,
-	})
+	}
+	for k, v := range extra {
+		if _, usual := payload[k]; !usual {
+			payload[k] = v
+		}
+	}
+	return outbox.EnqueuePayload(ctx, tx, EventQueue, o.ID, payload)
 }
 
 // snapshotOf is the frozen pricing of a priced cart.

@@ -64,10 +64,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	pool := commercetest.NewDB(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
-		_, err := demo.Seed(ctx, pool)
-		return err
-	}))
+	pool := commercetest.NewDB(t, commercetest.WithDemo())
 	offers := offer.NewService(pool)
 	e := &env{pool: pool, carts: cart.NewService(pool, offers), inv: inventory.NewService(pool), gw: paymenttest.New(),
 		clock: &clock{at: time.Now()}}

@@ -45,10 +45,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	pool := commercetest.NewDB(t, commercetest.WithSeed("demo", func(ctx context.Context, pool *pgxpool.Pool) error {
-		_, err := demo.Seed(ctx, pool)
-		return err
-	}))
+	pool := commercetest.NewDB(t, commercetest.WithDemo())
 	e := &env{pool: pool, offers: offer.NewService(pool), inv: inventory.NewService(pool), gw: paymenttest.New()}
 	e.carts = cart.NewService(pool, e.offers)
 	e.orders = order.NewService(pool, e.carts, e.inv, order.WithOffers(e.offers), order.WithGateway(e.gw))
