@@ -414,10 +414,6 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, w who, in Input, offe
 		return commerce.ID{}, &commerce.Error{Code: commerce.ErrConflict, Field: "orderId",
 			Message: fmt.Sprintf("order %s is %s: only orders handed over or shipped can be returned (cancel it instead)", o.Number, o.Status)}
 	}
-	if o.PaymentStatus != order.Paid && o.PaymentStatus != order.PartiallyRefunded {
-		return commerce.ID{}, &commerce.Error{Code: commerce.ErrConflict, Field: "orderId",
-			Message: fmt.Sprintf("the payment of order %s is %s: nothing to return against", o.Number, o.PaymentStatus)}
-	}
 	returned := map[commerce.ID]int{}
 	rows, err := tx.Query(ctx, `SELECT id, returned_quantity FROM order_lines WHERE order_id = $1 ORDER BY position FOR UPDATE`, o.ID)
 	if err != nil {
@@ -441,6 +437,12 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, w who, in Input, offe
 				"%d of this line can still be returned (%d bought)", left, o.Lines[idx].Quantity)
 		}
 		returning[l.OrderLineID] = l.Quantity
+	}
+	// Checked after the lines, so that returning what was all returned
+	// already says so (INVALID_INPUT), whatever the payment became since.
+	if o.PaymentStatus != order.Paid && o.PaymentStatus != order.PartiallyRefunded {
+		return commerce.ID{}, &commerce.Error{Code: commerce.ErrConflict, Field: "orderId",
+			Message: fmt.Sprintf("the payment of order %s is %s: nothing to return against", o.Number, o.PaymentStatus)}
 	}
 	var refundedBefore, received, otherRefunds int64
 	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(refund_amount), 0) FROM returns WHERE order_id = $1`, o.ID).Scan(&refundedBefore); err != nil {
