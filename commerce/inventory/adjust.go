@@ -13,10 +13,12 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
 )
 
-// maxKeyLen bounds staff idempotency keys and reasons.
+// maxKeyLen bounds staff idempotency keys and reasons; maxUnits a delta or
+// a count (the stock columns are 32-bit).
 const (
 	maxKeyLen    = 200
 	maxReasonLen = 500
+	maxUnits     = 1_000_000_000
 )
 
 // Adjustment is a staff change of the units on hand of one variant at one
@@ -92,6 +94,10 @@ func (a *Adjustment) Validate() error {
 		errs = append(errs, commerce.InvalidInput("delta", "a delta of 0 changes nothing"))
 	case a.SetOnHand != nil && *a.SetOnHand < 0:
 		errs = append(errs, commerce.InvalidInput("setOnHand", "on hand cannot be negative"))
+	case a.SetOnHand != nil && *a.SetOnHand > maxUnits:
+		errs = append(errs, commerce.InvalidInput("setOnHand", "on hand is at most %d", maxUnits))
+	case a.Delta != nil && (*a.Delta > maxUnits || *a.Delta < -maxUnits):
+		errs = append(errs, commerce.InvalidInput("delta", "a delta is at most %d units either way", maxUnits))
 	}
 	switch a.Kind {
 	case KindReceived:
@@ -171,6 +177,9 @@ func (s *Service) AdjustStock(ctx context.Context, a Adjustment) (*Movement, err
 		out, err = findMovement(ctx, tx, id)
 		return err
 	})
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "22003" {
+		err = &commerce.Error{Code: commerce.ErrInvalidInput, Field: "delta", Err: err, Message: "too many units on hand"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("inventory.AdjustStock: %w", err)
 	}

@@ -71,14 +71,14 @@ func (s *Service) ensureIntent(ctx context.Context, o *Order) (*PaymentSession, 
 			return nil, commerce.Errorf(commerce.ErrConflict, "this order has no online payment")
 		case err != nil:
 			return nil, err
+		case status != PendingPayment:
+			return nil, nil // cancelled or expired meanwhile: nothing to pay
 		case intentID != nil:
 			in, err := s.gateway.GetIntent(ctx, *intentID)
 			if err != nil {
 				return nil, paymentFailed(err)
 			}
 			return &PaymentSession{IntentID: in.ID, ClientSecret: in.ClientSecret, Status: in.Status}, nil
-		case status != PendingPayment:
-			return nil, nil // cancelled or expired meanwhile: nothing to pay
 		case claimed:
 			return s.createIntent(ctx, o)
 		}
@@ -99,7 +99,9 @@ func paymentFailed(err error) error {
 }
 
 // createIntent calls the provider, outside any transaction, and records
-// the intent.
+// the intent. When the order ended while the provider answered (cancelled
+// or expired), the intent is recorded, cancelled after commit and not
+// handed out: nil session.
 func (s *Service) createIntent(ctx context.Context, o *Order) (*PaymentSession, error) {
 	in, err := s.gateway.CreateIntent(ctx, payment.IntentRequest{OrderID: o.ID, Amount: o.Total,
 		IdempotencyKey: "order:" + o.ID.String(), Description: "Order " + o.Number})
@@ -110,11 +112,13 @@ func (s *Service) createIntent(ctx context.Context, o *Order) (*PaymentSession, 
 		}
 		return nil, paymentFailed(err)
 	}
+	var ended bool
 	err = db.InTx(context.WithoutCancel(ctx), s.pool, func(tx pgx.Tx) error {
 		cur, err := FindOrderByIDTx(ctx, tx, o.ID, true)
 		if err != nil {
 			return err
 		}
+		ended = cur.Status != PendingPayment
 		if _, err := tx.Exec(ctx, `UPDATE order_payments SET intent_id = $2, updated_at = now(),
 				status = CASE WHEN status = 'unpaid' THEN 'pending' ELSE status END
 			WHERE order_id = $1 AND provider = 'stripe' AND intent_id IS NULL`, o.ID, in.ID); err != nil {
@@ -130,6 +134,10 @@ func (s *Service) createIntent(ctx context.Context, o *Order) (*PaymentSession, 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recording intent %s: %w", in.ID, err)
+	}
+	if ended {
+		s.cancelIntent(ctx, o.ID, in.ID)
+		return nil, nil
 	}
 	return &PaymentSession{IntentID: in.ID, ClientSecret: in.ClientSecret, Status: in.Status}, nil
 }

@@ -551,13 +551,14 @@ func (s *Service) Arrive(ctx context.Context, id commerce.ID, token, spot string
 // SKIP LOCKED (instances share the work) and ended through
 // order.Service.EndTx: the stock is released, an unpaid payment voided,
 // and after commit a captured online payment is refunded
-// ("refund:<id>:expire"). Online-paid orders that nobody prepared are left
-// to the store (the money is taken; cancel to refund). It returns how many
-// orders expired.
+// ("refund:<id>:expire"). Online-paid orders that nobody prepared, and
+// orders paid at the till (the job cannot give cash back; EndTx would
+// record a till refund nobody made), are left to the store (cancel to
+// refund). It returns how many orders expired.
 func (s *Service) ExpireUncollected(ctx context.Context, now time.Time) (int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT o.id FROM orders o JOIN locations l ON l.id = o.location_id
 		WHERE o.fulfillment = 'pickup' AND (
-			(o.status = 'ready_for_pickup' AND o.hold_until <= $1)
+			(o.status = 'ready_for_pickup' AND o.hold_until <= $1 AND o.payment_method <> 'in_store')
 			OR (o.status IN ('placed', 'preparing') AND o.payment_method = 'at_pickup' AND o.payment_status = 'unpaid'
 				AND coalesce(o.hold_until, o.placed_at + make_interval(mins => l.pickup_prep_minutes, days => greatest(l.pickup_hold_days, 1))) <= $1))
 		ORDER BY o.placed_at LIMIT 100`, now)

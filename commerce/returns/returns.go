@@ -217,6 +217,10 @@ func (in *Input) Validate() error {
 	return nil
 }
 
+// counterRoles may take and receive returns (and give money back at the
+// till): as at the pickup desk, merchandisers are not store staff.
+var counterRoles = []commerce.Role{commerce.RoleAdmin, commerce.RoleAssociate}
+
 // who is the request, as far as returns go.
 type who struct {
 	staff    *commerce.Principal
@@ -282,6 +286,9 @@ func (s *Service) createReturn(ctx context.Context, in Input) (*Return, error) {
 		err error
 	)
 	if w.staff != nil {
+		if !slices.Contains(counterRoles, w.staff.Role) {
+			return nil, commerce.Errorf(commerce.ErrForbidden, "returns are taken by store associates and admins")
+		}
 		if !w.staff.InLocation(in.LocationID) {
 			return nil, &commerce.Error{Code: commerce.ErrForbidden, Field: "locationId",
 				Message: "you can take returns only into a store you work in"}
@@ -631,7 +638,7 @@ func (s *Service) settle(ctx context.Context, id commerce.ID) (*Return, error) {
 // nothing, but retries a refund the provider could not make. NOT_FOUND for
 // a return of a store the associate does not work in.
 func (s *Service) ReceiveReturn(ctx context.Context, id commerce.ID) (*Return, error) {
-	p, err := commerce.RequireRole(ctx)
+	p, err := commerce.RequireRole(ctx, counterRoles...)
 	if err != nil {
 		return nil, fmt.Errorf("returns.ReceiveReturn: %w", err)
 	}
