@@ -121,7 +121,9 @@ func (s *Service) endTx(ctx context.Context, tx pgx.Tx, o *Order, to Status, act
 // pending_payment is left alone. It returns how many orders expired.
 //
 // A payment that succeeds after its order expired is refunded when its
-// event arrives (see HandlePaymentEvent).
+// event arrives (see HandlePaymentEvent); ExpireUnpaid then refunds again,
+// with the same key, those late payments whose refund failed (the provider
+// unreachable at the time), see RetryLateRefunds.
 func (s *Service) ExpireUnpaid(ctx context.Context, now time.Time) (int, error) {
 	ids, err := s.inventory.ExpiredOrderIDs(ctx, now, 100)
 	if err != nil {
@@ -179,7 +181,61 @@ func (s *Service) ExpireUnpaid(ctx context.Context, now time.Time) (int, error) 
 			s.log.ErrorContext(ctx, "order: settling an expired order", "order", id, "err", err)
 		}
 	}
+	s.RetryLateRefunds(ctx)
 	return n, nil
+}
+
+// lateRefundReason is the reason of the refunds of payments that arrived
+// after their order ended.
+const lateRefundReason = "paid after the order ended"
+
+func lateRefundKey(id commerce.ID) string { return "refund:" + id.String() + ":late" }
+
+// RetryLateRefunds refunds again, with the same idempotency key
+// ("refund:<id>:late"), the online payments captured after their order was
+// cancelled or expired whose refund has not been recorded (the provider
+// could not be reached when the payment event arrived, and the event is
+// never delivered again). A late payment is one whose paid transition
+// follows the order's end; a payment captured before the end is settled by
+// the end itself (CancelOrder again, pickup expiry) under its own key.
+// Errors are logged: the next run tries again. It returns how many refunds
+// were recorded.
+func (s *Service) RetryLateRefunds(ctx context.Context) int {
+	rows, err := s.pool.Query(ctx, `SELECT o.id, p.received, o.currency_code FROM orders o
+		JOIN order_payments p ON p.order_id = o.id AND p.provider = 'stripe'
+		WHERE o.status IN ('expired', 'cancelled') AND p.status = 'paid' AND p.received > 0 AND p.refunded = 0
+			AND NOT EXISTS (SELECT 1 FROM order_refunds r WHERE r.idempotency_key = 'refund:' || o.id::text || ':late')
+			AND EXISTS (SELECT 1 FROM order_transitions pt WHERE pt.order_id = o.id AND pt.field = 'payment_status'
+				AND pt.to_state = 'paid' AND pt.id > (SELECT max(et.id) FROM order_transitions et
+					WHERE et.order_id = o.id AND et.field = 'status' AND et.to_state IN ('expired', 'cancelled')))
+		ORDER BY p.updated_at LIMIT 20`)
+	if err != nil {
+		s.log.ErrorContext(ctx, "order: finding late refunds to retry", "err", err)
+		return 0
+	}
+	type due struct {
+		id     commerce.ID
+		amount int64
+		cur    string
+	}
+	var (
+		dues []due
+		d    due
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&d.id, &d.amount, &d.cur}, func() error { dues = append(dues, d); return nil }); err != nil {
+		s.log.ErrorContext(ctx, "order: finding late refunds to retry", "err", err)
+		return 0
+	}
+	n := 0
+	for _, d := range dues {
+		amount := commerce.Money{Amount: d.amount, Currency: commerce.Currency(d.cur)}
+		if err := s.RefundOnline(ctx, d.id, amount, lateRefundKey(d.id), lateRefundReason); err != nil {
+			s.log.ErrorContext(ctx, "order: refunding a late payment again", "order", d.id, "err", err)
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // voidTx voids the order's unpaid provider payment, returning the intent to

@@ -331,7 +331,8 @@ func (s *Service) applyTx(ctx context.Context, tx pgx.Tx, intentID string, order
 			// Paid after the order ended: give the money back.
 			id, amount := o.ID, o.Total
 			after = append(after, func(ctx context.Context) {
-				if err := s.RefundOnline(ctx, id, amount, "refund:"+id.String()+":late", "paid after the order ended"); err != nil {
+				if err := s.RefundOnline(ctx, id, amount, lateRefundKey(id), lateRefundReason); err != nil {
+					// RetryLateRefunds (run by ExpireUnpaid) tries again.
 					s.log.ErrorContext(ctx, "order: refunding a late payment", "order", id, "err", err)
 				}
 			})

@@ -1,0 +1,62 @@
+package order_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/omnicanal/omnicanal/commerce/order"
+	"github.com/omnicanal/omnicanal/commerce/payment"
+)
+
+// A payment that succeeds after its order expired, while the provider
+// cannot be reached to refund it, is refunded by a later run of
+// ExpireUnpaid with the same key, once.
+func TestLateRefundRetried(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 3)
+	res := e.onlineOrder(t, v)
+	e.clock.add(order.DefaultPaymentHold + time.Second)
+	if n, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now()); err != nil || n != 1 {
+		t.Fatalf("expired %d, %v", n, err)
+	}
+	in := e.gw.Succeed(res.Payment.IntentID)
+	e.gw.Fail.Store(true)
+	if err := e.orders.HandlePaymentEvent(context.Background(), event("evt_late", payment.IntentSucceeded, in, res.Order.ID)); err != nil {
+		t.Fatal(err)
+	}
+	// Still down: nothing is recorded, the next run tries again.
+	if _, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_refunds WHERE order_id = $1`, res.Order.ID); n != 0 {
+		t.Fatalf("%d refunds recorded while the provider was down", n)
+	}
+	e.gw.Fail.Store(false)
+	for range 2 {
+		e.clock.add(time.Minute)
+		if _, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_refunds WHERE order_id = $1 AND idempotency_key = $2`,
+		res.Order.ID, "refund:"+res.Order.ID.String()+":late"); n != 1 {
+		t.Errorf("%d late refunds recorded, want 1", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_refunds WHERE order_id = $1`, res.Order.ID); n != 1 {
+		t.Errorf("%d refunds recorded, want 1", n)
+	}
+	if got := e.gw.RefundCalls.Load(); got != 1 {
+		t.Errorf("%d refunds at the provider, want 1", got)
+	}
+	o, err := e.orders.FindOrder(e.web(t), res.Order.ID, res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != order.Expired || o.PaymentStatus != order.Refunded {
+		t.Errorf("order %s/%s, want expired/refunded", o.Status, o.PaymentStatus)
+	}
+	if n := e.orders.RetryLateRefunds(context.Background()); n != 0 {
+		t.Errorf("a further run refunded %d", n)
+	}
+}
