@@ -60,3 +60,47 @@ func TestLateRefundRetried(t *testing.T) {
 		t.Errorf("a further run refunded %d", n)
 	}
 }
+
+// An intent that succeeded with another amount is left for staff while its
+// order is open; once the order expired, the captured money is recorded and
+// refunded (once), even when the provider was down at the expiry.
+func TestMismatchedCaptureRefundedAfterExpiry(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 3)
+	res := e.onlineOrder(t, v)
+	in := e.gw.Succeed(res.Payment.IntentID)
+	ev := event("evt_mismatch", payment.IntentSucceeded, in, res.Order.ID)
+	ev.Received.Amount--
+	if err := e.orders.HandlePaymentEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := e.orders.FindOrder(e.web(t), res.Order.ID, res.Token); o.Status != order.PendingPayment || o.PaymentStatus == order.Paid {
+		t.Fatalf("a wrong amount paid the order: %s/%s", o.Status, o.PaymentStatus)
+	}
+	e.clock.add(order.DefaultPaymentHold + time.Second)
+	e.gw.Fail.Store(true)
+	if n, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now()); err != nil || n != 1 {
+		t.Fatalf("expired %d, %v", n, err)
+	}
+	e.gw.Fail.Store(false)
+	for range 2 {
+		e.clock.add(time.Minute)
+		if _, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_refunds WHERE order_id = $1 AND idempotency_key = $2 AND amount = $3`,
+		res.Order.ID, "refund:"+res.Order.ID.String()+":late", in.Received.Amount); n != 1 {
+		t.Errorf("%d late refunds of %d recorded, want 1", n, in.Received.Amount)
+	}
+	if got := e.gw.RefundCalls.Load(); got != 1 {
+		t.Errorf("%d refunds at the provider, want 1", got)
+	}
+	o, err := e.orders.FindOrder(e.web(t), res.Order.ID, res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != order.Expired || o.PaymentStatus != order.Refunded {
+		t.Errorf("order %s/%s, want expired/refunded", o.Status, o.PaymentStatus)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
+	"github.com/omnicanal/omnicanal/commerce/payment"
 )
 
 // Settlement is what ending an order leaves to do with the payment
@@ -235,7 +236,65 @@ func (s *Service) RetryLateRefunds(ctx context.Context) int {
 		}
 		n++
 	}
+	s.recordMismatchedCaptures(ctx)
 	return n
+}
+
+// recordMismatchedCaptures finds the ended orders whose intent succeeded
+// with an amount other than the total (left for staff while the order was
+// open, then voided when it ended) and, as the provider still reports the
+// intent captured, records the payment paid after the end and refunds it
+// (key "refund:<id>:late"; a failure is retried by RetryLateRefunds).
+func (s *Service) recordMismatchedCaptures(ctx context.Context) {
+	if s.gateway == nil {
+		return
+	}
+	rows, err := s.pool.Query(ctx, `SELECT p.order_id, p.intent_id FROM order_payments p JOIN orders o ON o.id = p.order_id
+		WHERE o.status IN ('expired', 'cancelled') AND p.provider = 'stripe' AND p.intent_id IS NOT NULL
+			AND p.status IN ('unpaid', 'pending', 'failed', 'voided')
+			AND EXISTS (SELECT 1 FROM payment_events e WHERE e.order_id = o.id AND e.outcome = 'amount_mismatch')
+		ORDER BY p.updated_at LIMIT 20`)
+	if err != nil {
+		s.log.ErrorContext(ctx, "order: finding mismatched captures", "err", err)
+		return
+	}
+	type due struct {
+		orderID commerce.ID
+		intent  string
+	}
+	var (
+		dues []due
+		d    due
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&d.orderID, &d.intent}, func() error { dues = append(dues, d); return nil }); err != nil {
+		s.log.ErrorContext(ctx, "order: finding mismatched captures", "err", err)
+		return
+	}
+	for _, d := range dues {
+		in, err := s.gateway.GetIntent(ctx, d.intent)
+		if err != nil {
+			s.log.ErrorContext(ctx, "order: fetching a mismatched capture", "order", d.orderID, "err", err)
+			continue
+		}
+		if in.Status != payment.Succeeded {
+			continue
+		}
+		upd := intentUpdate{kind: payment.IntentSucceeded, amount: in.Amount, received: in.Received,
+			source: "captured with another amount before the order ended"}
+		var after []func(context.Context)
+		err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+			var err error
+			_, _, after, err = s.applyTx(ctx, tx, d.intent, &d.orderID, upd, SystemActor)
+			return err
+		})
+		if err != nil {
+			s.log.ErrorContext(ctx, "order: recording a mismatched capture", "order", d.orderID, "err", err)
+			continue
+		}
+		for _, f := range after {
+			f(ctx)
+		}
+	}
 }
 
 // voidTx voids the order's unpaid provider payment, returning the intent to

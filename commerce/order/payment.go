@@ -160,7 +160,9 @@ type intentUpdate struct {
 //     order's total in its currency (otherwise it is logged and left for
 //     staff: an order is never paid on the client's word or a wrong
 //     amount); a pending_payment order is placed and its stock allocated.
-//     Paid after the order expired or was cancelled: refunded at once.
+//     Paid after the order expired or was cancelled: refunded at once
+//     (whatever amount was captured in the order's currency), and again by
+//     RetryLateRefunds when the provider could not be reached.
 //   - payment_failed: the payment is failed; the reservation is kept until
 //     it expires, so the shopper may try another card on the same intent.
 //   - canceled: an unpaid payment is voided and a pending_payment order
@@ -305,7 +307,11 @@ func (s *Service) applyTx(ctx context.Context, tx pgx.Tx, intentID string, order
 	var after []func(context.Context)
 	switch upd.kind {
 	case payment.IntentSucceeded:
-		if upd.received.Currency != o.Currency || upd.received.Amount != o.Total.Amount {
+		ended := o.Status == Cancelled || o.Status == Expired
+		if upd.received.Currency != o.Currency ||
+			(upd.received.Amount != o.Total.Amount && (!ended || upd.received.Amount <= 0)) {
+			// An ended order's capture of another amount in its currency
+			// is recorded and given back below like any late payment.
 			s.log.WarnContext(ctx, "order: payment amount differs from the order total; left for staff",
 				"order", o.ID, "total", o.Total.String(), "received", upd.received.String(), "source", upd.source)
 			return "amount_mismatch", &o.ID, nil, nil
@@ -329,7 +335,7 @@ func (s *Service) applyTx(ctx context.Context, tx pgx.Tx, intentID string, order
 			}
 		case Cancelled, Expired:
 			// Paid after the order ended: give the money back.
-			id, amount := o.ID, o.Total
+			id, amount := o.ID, upd.received
 			after = append(after, func(ctx context.Context) {
 				if err := s.RefundOnline(ctx, id, amount, lateRefundKey(id), lateRefundReason); err != nil {
 					// RetryLateRefunds (run by ExpireUnpaid) tries again.
