@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,7 +283,7 @@ func (s *Service) validate(ctx context.Context, ch *channel.Channel, in *Checkou
 			return commerce.Errorf(commerce.ErrForbidden, "you do not work at this store")
 		}
 	default:
-		return commerce.InvalidInput("payment.method", "unknown payment method %q", in.Payment.Method)
+		return commerce.InvalidInput("payment.method", "unknown payment method %s", quoteInput(string(in.Payment.Method)))
 	}
 	if k := in.IdempotencyKey; k != "" && (len(k) < minKeyLen || len(k) > maxKeyLen) {
 		return commerce.InvalidInput("idempotencyKey", "an idempotency key has %d to %d characters", minKeyLen, maxKeyLen)
@@ -290,11 +291,24 @@ func (s *Service) validate(ctx context.Context, ch *channel.Channel, in *Checkou
 	if e := strings.TrimSpace(in.Email); e != "" {
 		addr, err := mail.ParseAddress(e)
 		if err != nil || addr.Address != e || len(e) > 254 {
-			return commerce.InvalidInput("email", "%q is not an email address", e)
+			return commerce.InvalidInput("email", "%s is not an email address", quoteInput(e))
 		}
 		in.Email = strings.ToLower(e)
 	}
 	return nil
+}
+
+// maxQuoted is how many characters of a caller's input an error message
+// quotes.
+const maxQuoted = 40
+
+// quoteInput quotes the caller's input s for an error message, cut after
+// maxQuoted characters: a message never echoes a long input back.
+func quoteInput(s string) string {
+	if r := []rune(s); len(r) > maxQuoted {
+		return strconv.Quote(string(r[:maxQuoted])) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // keyScope is where the idempotency key is unique, and its hash; nil hash

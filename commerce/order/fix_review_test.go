@@ -2,9 +2,14 @@ package order_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/payment"
 )
@@ -102,5 +107,33 @@ func TestMismatchedCaptureRefundedAfterExpiry(t *testing.T) {
 	}
 	if o.Status != order.Expired || o.PaymentStatus != order.Refunded {
 		t.Errorf("order %s/%s, want expired/refunded", o.Status, o.PaymentStatus)
+	}
+}
+
+// An invalid email or payment method is not echoed back in full.
+func TestCheckoutMessagesDoNotEchoLongInput(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 3)
+	ctx := e.web(t)
+	cartID, token := e.cart(t, ctx, one(v, 1))
+	long := strings.Repeat("x", 100_000)
+	f, p := pickupAt(paris, order.AtPickup)
+	_, err := e.orders.Checkout(ctx, order.CheckoutInput{CartID: cartID, Token: token, Fulfillment: f, Payment: p,
+		IdempotencyKey: uuid.NewString(), Email: "a" + long + "@"})
+	var ce *commerce.Error
+	if !errors.As(err, &ce) || ce.Code != commerce.ErrInvalidInput || ce.Field != "email" {
+		t.Fatalf("email: %v", err)
+	}
+	if len(ce.Message) > 200 || !strings.Contains(ce.Message, "axxx") {
+		t.Errorf("email message of %d bytes: %.80s", len(ce.Message), ce.Message)
+	}
+	p.Method = order.PaymentMethod(long)
+	_, err = e.orders.Checkout(ctx, order.CheckoutInput{CartID: cartID, Token: token, Fulfillment: f, Payment: p,
+		IdempotencyKey: uuid.NewString()})
+	if !errors.As(err, &ce) || ce.Code != commerce.ErrInvalidInput || ce.Field != "payment.method" {
+		t.Fatalf("method: %v", err)
+	}
+	if len(ce.Message) > 200 {
+		t.Errorf("method message of %d bytes: %.80s", len(ce.Message), ce.Message)
 	}
 }
