@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/payment"
 )
@@ -135,5 +136,47 @@ func TestCheckoutMessagesDoNotEchoLongInput(t *testing.T) {
 	}
 	if len(ce.Message) > 200 {
 		t.Errorf("method message of %d bytes: %.80s", len(ce.Message), ce.Message)
+	}
+}
+
+// An order paid at the till is cancelled (and its money given back) by an
+// associate of the store or an admin, not by a merchandiser; a
+// merchandiser still cancels an order paid online.
+func TestInStoreCancelIsADeskOperation(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 10)
+	pos := e.staffCtx(t, demo.KeyPOSParis, commerce.RoleAssociate, paris)
+	inStore := func() *order.CheckoutResult {
+		t.Helper()
+		cartID, token := e.cart(t, pos, one(v, 1))
+		res, err := e.orders.Checkout(pos, order.CheckoutInput{CartID: cartID, Token: token,
+			Fulfillment: order.Fulfillment{Pickup: &order.PickupInput{LocationID: paris}},
+			Payment:     order.PaymentInput{Method: order.InStore, Tender: order.Cash}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := inStore()
+	merch := e.staffCtx(t, demo.KeyWebEU, commerce.RoleMerchandiser)
+	if _, err := e.orders.CancelOrder(merch, res.Order.ID, "", ""); code(err) != commerce.ErrForbidden {
+		t.Errorf("merchandiser cancels an order paid at the till: %v", err)
+	}
+	if _, err := e.orders.CancelOrder(e.staffCtx(t, demo.KeyPOSParis, commerce.RoleAssociate, lyon), res.Order.ID, "", ""); err == nil {
+		t.Error("a Lyon associate cancelled a Paris till order")
+	}
+	if n := e.count(t, `SELECT count(*) FROM orders WHERE id = $1 AND status = 'placed' AND payment_status = 'paid'`, res.Order.ID); n != 1 {
+		t.Fatal("the refused cancellations changed the order")
+	}
+	if o, err := e.orders.CancelOrder(pos, res.Order.ID, "", ""); err != nil || o.PaymentStatus != order.Refunded {
+		t.Errorf("associate: %v", err)
+	}
+	res = inStore()
+	if o, err := e.orders.CancelOrder(e.staffCtx(t, demo.KeyWebEU, commerce.RoleAdmin), res.Order.ID, "", ""); err != nil || o.Status != order.Cancelled {
+		t.Errorf("admin: %v", err)
+	}
+	online := e.onlineOrder(t, v)
+	if o, err := e.orders.CancelOrder(merch, online.Order.ID, "", ""); err != nil || o.Status != order.Cancelled {
+		t.Errorf("merchandiser cancels an online order: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -332,9 +333,9 @@ func (s *Service) cancelIntent(ctx context.Context, orderID commerce.ID, intentI
 // after commit (Refund with the key "refund:<id>:cancel"). The customer
 // (signed in, or a guest with token) may cancel until the order is being
 // prepared; staff working at the order's location (associates of it,
-// admins and merchandisers) may cancel any open order, and only they may
-// cancel one paid in store (the money is given back at the till: the
-// payment is recorded refunded).
+// admins and merchandisers) may cancel any open order, except one paid in
+// store: the money is given back at the till (the payment is recorded
+// refunded), so only admins and associates of the location may cancel it.
 //
 // Cancelling a cancelled order changes nothing, except that a refund that
 // failed is attempted again: a PAYMENT_FAILED error means the order is
@@ -369,9 +370,10 @@ func (s *Service) CancelOrder(ctx context.Context, id commerce.ID, token, reason
 				return &commerce.Error{Code: commerce.ErrConflict, Field: "orderId",
 					Message: "the store is already preparing this order; ask the store to cancel it"}
 			}
-			if o.PaymentMethod == InStore {
-				return commerce.Errorf(commerce.ErrForbidden, "an order paid in store is cancelled at the store")
-			}
+		}
+		if o.PaymentMethod == InStore && !atTill(ctx, o) {
+			// The money is given back at the till: a desk operation.
+			return commerce.Errorf(commerce.ErrForbidden, "an order paid in store is cancelled at the store, by its associates or an admin")
 		}
 		if reason == "" {
 			reason = "cancelled by the " + string(actor.Kind)
@@ -391,6 +393,21 @@ func (s *Service) CancelOrder(ctx context.Context, id commerce.ID, token, reason
 		return nil, fmt.Errorf("order.CancelOrder: %w", err)
 	}
 	return fresh, nil
+}
+
+// tillRoles may give money back at a store's till (as at the pickup desk
+// and the returns counter, merchandisers are not store staff).
+var tillRoles = []commerce.Role{commerce.RoleAdmin, commerce.RoleAssociate}
+
+// atTill reports whether the request is staff who may give the money of
+// order o back at its store's till: an admin, or an associate of the
+// order's location.
+func atTill(ctx context.Context, o *Order) bool {
+	p, ok := commerce.PrincipalFrom(ctx)
+	if !ok || p.StaffID == (commerce.ID{}) || !slices.Contains(tillRoles, p.Role) {
+		return false
+	}
+	return p.Role == commerce.RoleAdmin || p.InLocation(o.LocationID)
 }
 
 func containsID(ids []commerce.ID, id commerce.ID) bool {
