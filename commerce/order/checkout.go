@@ -116,7 +116,9 @@ const minKeyLen, maxKeyLen = 16, 200
 // them); pay at pickup allocates them (they stay until the order is
 // collected, cancelled or its pickup hold expires); in-store payment
 // allocates them and records the payment at once. Shipping with online
-// payment reserves like pickup; pay at pickup is refused for shipping.
+// payment reserves like pickup; pay at pickup is refused for shipping. An
+// online order whose total is zero (a 100 % discount) needs no intent: it
+// is placed and marked paid ("nothing to pay"), its stock allocated.
 // OUT_OF_STOCK is a *StockError listing the stores that have every unit.
 //
 // Online payment: after commit, the provider intent is created with the
@@ -438,7 +440,11 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		expires *time.Time
 		loc     *target
 	)
-	if in.Payment.Method == Online {
+	// An online order with nothing to pay (a 100 % discount) needs no
+	// intent (the provider refuses a zero amount): it is placed and paid
+	// at once, its stock allocated.
+	free := in.Payment.Method == Online && c.Cost.Total.Amount == 0
+	if in.Payment.Method == Online && !free {
 		t := now.Add(s.hold)
 		expires = &t
 	}
@@ -519,7 +525,7 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		Currency: c.Currency, Subtotal: c.Cost.Subtotal, Discount: c.Cost.DiscountTotal,
 		Shipping: money(c.Cost.Shipping, c.Currency), ShippingDiscount: money(c.Cost.ShippingDiscount, c.Currency),
 		Total: c.Cost.Total, Pricing: snapshotOf(c.Cost, now), ExpiresAt: expires}
-	if in.Payment.Method == Online {
+	if in.Payment.Method == Online && !free {
 		o.Status = PendingPayment
 	}
 	if in.Fulfillment.Pickup != nil {
@@ -556,9 +562,18 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 	}
 	switch in.Payment.Method {
 	case Online:
+		status := Unpaid
+		if free {
+			status = Paid
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO order_payments (id, order_id, provider, amount, currency_code, status, method)
-			VALUES ($1, $2, 'stripe', $3, $4, 'unpaid', 'online')`, commerce.NewID(), o.ID, o.Total.Amount, string(o.Currency)); err != nil {
+			VALUES ($1, $2, 'stripe', $3, $4, $5, 'online')`, commerce.NewID(), o.ID, o.Total.Amount, string(o.Currency), string(status)); err != nil {
 			return nil, nil, err
+		}
+		if free {
+			if err := SetPaymentStatusTx(ctx, tx, o, Paid, actor, "nothing to pay"); err != nil {
+				return nil, nil, err
+			}
 		}
 	case InStore:
 		p, _ := commerce.PrincipalFrom(ctx)

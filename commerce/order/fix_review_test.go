@@ -11,8 +11,10 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/demo"
+	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/payment"
+	"github.com/omnicanal/omnicanal/commerce/pricing"
 )
 
 // A payment that succeeds after its order expired, while the provider
@@ -178,5 +180,62 @@ func TestInStoreCancelIsADeskOperation(t *testing.T) {
 	online := e.onlineOrder(t, v)
 	if o, err := e.orders.CancelOrder(merch, online.Order.ID, "", ""); err != nil || o.Status != order.Cancelled {
 		t.Errorf("merchandiser cancels an online order: %v", err)
+	}
+}
+
+// An online order with nothing to pay (a 100 % discount) is placed and paid
+// at checkout without an intent, its stock allocated.
+func TestFreeOnlineOrderPlacedAndPaid(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.web(t)
+	v := e.variant(t, 0, 10)
+	var category commerce.ID
+	if err := e.pool.QueryRow(context.Background(), `SELECT pc.category_id FROM product_categories pc
+		JOIN variants v ON v.product_id = pc.product_id WHERE v.id = $1 LIMIT 1`, v).Scan(&category); err != nil {
+		t.Fatal(err)
+	}
+	title, kind, target, pct := "all free", pricing.PercentageOff, pricing.TargetLines, "100"
+	merch := e.staffCtx(t, demo.KeyWebEU, commerce.RoleMerchandiser)
+	if _, err := offer.NewService(e.pool).CreateOffer(merch, offer.Input{Title: &title, Kind: &kind, Target: &target, PercentOff: &pct,
+		AppliesTo: &pricing.Selector{CategoryIDs: []commerce.ID{category}}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	cartID, token := e.cart(t, ctx, one(v, 2))
+	res := e.checkout(t, ctx, cartID, token, order.Online, uuid.NewString())
+	o := res.Order
+	if o.Total.Amount != 0 {
+		t.Fatalf("total %s, want 0", o.Total)
+	}
+	if o.Status != order.Placed || o.PaymentStatus != order.Paid || o.ExpiresAt != nil || res.Payment != nil {
+		t.Errorf("order %s/%s expires %v, payment session %+v", o.Status, o.PaymentStatus, o.ExpiresAt, res.Payment)
+	}
+	if n := e.gw.CreateCalls.Load(); n != 0 {
+		t.Errorf("%d intents created", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_transitions WHERE order_id = $1 AND field = 'payment_status'
+		AND from_state = 'unpaid' AND to_state = 'paid' AND reason = 'nothing to pay'`, o.ID); n != 1 {
+		t.Errorf("%d 'nothing to pay' transitions", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM outbox WHERE payload->>'orderId' = $1 AND payload->>'type' = 'order.paid'`, o.ID.String()); n != 1 {
+		t.Errorf("%d order.paid events", n)
+	}
+	// Allocated, not held: the expiry leaves it alone.
+	e.clock.add(order.DefaultPaymentHold + time.Hour)
+	if n, err := e.orders.ExpireUnpaid(context.Background(), e.clock.now()); err != nil || n != 0 {
+		t.Errorf("expired %d, %v", n, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM stock_reservations WHERE order_id = $1 AND expires_at IS NULL AND status = 'allocated'`, o.ID); n != 1 {
+		t.Errorf("%d allocated reservations", n)
+	}
+	got, err := e.orders.FindOrder(ctx, o.ID, res.Token)
+	if err != nil || got.Status != order.Placed || got.PaymentStatus != order.Paid {
+		t.Errorf("after the hold: %+v, %v", got, err)
+	}
+	// It can still be cancelled (nothing to refund).
+	if c, err := e.orders.CancelOrder(ctx, o.ID, res.Token, ""); err != nil || c.Status != order.Cancelled {
+		t.Errorf("cancel: %v", err)
+	}
+	if n := e.gw.RefundCalls.Load(); n != 0 {
+		t.Errorf("%d refunds of nothing", n)
 	}
 }
