@@ -239,3 +239,33 @@ func TestFreeOnlineOrderPlacedAndPaid(t *testing.T) {
 		t.Errorf("%d refunds of nothing", n)
 	}
 }
+
+// A late payment of a cancelled order whose refund failed, settled again by
+// a second cancellation, is refunded under the late payment's key (the
+// retry pass and the cancellation never make two refunds of it).
+func TestLateRefundOfCancelledOrderOneKey(t *testing.T) {
+	e := newEnv(t)
+	v := e.variant(t, 0, 3)
+	res := e.onlineOrder(t, v)
+	if _, err := e.orders.CancelOrder(e.web(t), res.Order.ID, res.Token, ""); err != nil {
+		t.Fatal(err)
+	}
+	in := e.gw.Succeed(res.Payment.IntentID)
+	e.gw.Fail.Store(true)
+	if err := e.orders.HandlePaymentEvent(context.Background(), event("evt_late_cancel", payment.IntentSucceeded, in, res.Order.ID)); err != nil {
+		t.Fatal(err)
+	}
+	e.gw.Fail.Store(false)
+	if o, err := e.orders.CancelOrder(e.web(t), res.Order.ID, res.Token, ""); err != nil || o.PaymentStatus != order.Refunded {
+		t.Fatalf("cancel again: %+v, %v", o, err)
+	}
+	if n := e.orders.RetryLateRefunds(context.Background()); n != 0 {
+		t.Errorf("the retry pass refunded %d more", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_refunds WHERE order_id = $1`, res.Order.ID); n != 1 {
+		t.Errorf("%d refunds, want 1", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM order_refunds WHERE idempotency_key = $1`, "refund:"+res.Order.ID.String()+":late"); n != 1 {
+		t.Errorf("the refund is not under the late key")
+	}
+}

@@ -78,6 +78,16 @@ func (s *Service) settleTx(ctx context.Context, tx pgx.Tx, o *Order, actor Actor
 		if received > refunded {
 			st.refund = commerce.Money{Amount: received - refunded, Currency: o.Currency}
 			st.refundKey = "refund:" + o.ID.String() + ":" + suffix
+			// Paid after the order ended (settled again by a second
+			// cancellation): the refund is the late payment's, under its
+			// key, never a second one.
+			var late bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (`+paidAfterEnd("$1")+`)`, o.ID).Scan(&late); err != nil {
+				return nil, err
+			}
+			if late {
+				st.refundKey, st.reason = lateRefundKey(o.ID), lateRefundReason
+			}
 			return st, nil
 		}
 		return nil, nil
@@ -193,6 +203,16 @@ const lateRefundReason = "paid after the order ended"
 
 func lateRefundKey(id commerce.ID) string { return "refund:" + id.String() + ":late" }
 
+// paidAfterEnd is a query selecting the payment's paid transition of the
+// order orderID (an SQL expression) that follows the order's end
+// (transition ids grow with time: the payment's transaction waited for the
+// order's row lock the end held).
+func paidAfterEnd(orderID string) string {
+	return `SELECT 1 FROM order_transitions pt WHERE pt.order_id = ` + orderID + ` AND pt.field = 'payment_status'
+		AND pt.to_state = 'paid' AND pt.id > (SELECT max(et.id) FROM order_transitions et
+			WHERE et.order_id = ` + orderID + ` AND et.field = 'status' AND et.to_state IN ('expired', 'cancelled'))`
+}
+
 // RetryLateRefunds refunds again, with the same idempotency key
 // ("refund:<id>:late"), the online payments captured after their order was
 // cancelled or expired whose refund has not been recorded (the provider
@@ -207,10 +227,8 @@ func (s *Service) RetryLateRefunds(ctx context.Context) int {
 		JOIN order_payments p ON p.order_id = o.id AND p.provider = 'stripe'
 		WHERE o.status IN ('expired', 'cancelled') AND p.status = 'paid' AND p.received > 0 AND p.refunded = 0
 			AND NOT EXISTS (SELECT 1 FROM order_refunds r WHERE r.idempotency_key = 'refund:' || o.id::text || ':late')
-			AND EXISTS (SELECT 1 FROM order_transitions pt WHERE pt.order_id = o.id AND pt.field = 'payment_status'
-				AND pt.to_state = 'paid' AND pt.id > (SELECT max(et.id) FROM order_transitions et
-					WHERE et.order_id = o.id AND et.field = 'status' AND et.to_state IN ('expired', 'cancelled')))
-		ORDER BY p.updated_at LIMIT 20`)
+			AND EXISTS (`+paidAfterEnd("o.id")+`)
+		ORDER BY p.updated_at LIMIT 100`)
 	if err != nil {
 		s.log.ErrorContext(ctx, "order: finding late refunds to retry", "err", err)
 		return 0
