@@ -141,7 +141,7 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		name: "locations",
 		cols: []string{"id", "code", "kind", "name", "address_line1", "city", "postal_code", "region",
 			"country_code", "latitude", "longitude", "time_zone", "opening_hours",
-			"pickup_enabled", "pickup_prep_minutes", "pickup_hold_days"},
+			"pickup_enabled", "pickup_prep_minutes", "pickup_hold_days", "currency_code"},
 	}
 	for _, l := range d.Locations {
 		hours, err := json.Marshal(l.OpeningHours)
@@ -151,7 +151,7 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		locations.rows = append(locations.rows, []any{
 			l.ID, l.Code, l.Kind, l.Name, l.AddressLine1, l.City, l.PostalCode, l.Region,
 			l.CountryCode, l.Latitude, l.Longitude, l.TimeZone, string(hours),
-			l.PickupEnabled, l.PickupPrepMinutes, l.PickupHoldDays,
+			l.PickupEnabled, l.PickupPrepMinutes, l.PickupHoldDays, locationCurrency(l.CountryCode),
 		})
 	}
 
@@ -294,4 +294,13 @@ func seedTables(d *Data) ([]*seedTable, error) {
 		products, productCategories, options, media, publications, collectionProducts,
 		variants, prices, stock, staffUsers,
 	}, nil
+}
+
+// locationCurrency is the currency a demo location sells in: euros in
+// France, Canadian dollars in Canada (migration 0015 backfills alike).
+func locationCurrency(country string) string {
+	if country == "CA" {
+		return "CAD"
+	}
+	return "EUR"
 }

@@ -40,8 +40,8 @@ func newFixture(t *testing.T, nVariants int) *fixture {
 		id   commerce.ID
 		code string
 	}{{f.store, "PAR"}, {f.other, "LYO"}} {
-		mustExec(t, pool, `INSERT INTO locations (id, code, kind, name, address_line1, city, postal_code, country_code, latitude, longitude, time_zone)
-			VALUES ($1, $2, 'store', $2, '1 rue', 'Ville', '75001', 'FR', 48.8, 2.3, 'Europe/Paris')`, l.id, l.code)
+		mustExec(t, pool, `INSERT INTO locations (id, code, kind, name, address_line1, city, postal_code, country_code, currency_code, latitude, longitude, time_zone)
+			VALUES ($1, $2, 'store', $2, '1 rue', 'Ville', '75001', 'FR', 'EUR', 48.8, 2.3, 'Europe/Paris')`, l.id, l.code)
 	}
 	mustExec(t, pool, `INSERT INTO products (id, handle, title) VALUES ($1, 'shoe', 'Shoe')`, f.product)
 	for i := range nVariants {

@@ -431,6 +431,9 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 				Message: fmt.Sprintf("%s has no price in %s any more; remove it from the cart", c.Lines[i].Variant.SKU, c.Currency)}
 		}
 	}
+	if err := checkFulfillmentCurrency(ctx, tx, c.Currency, in.Fulfillment); err != nil {
+		return nil, nil, err
+	}
 	now := s.now()
 	orderID := commerce.NewID()
 	want := wanted(c)
@@ -479,7 +482,7 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 			return nil, nil, err
 		}
 	default:
-		cands, err := shipFrom(ctx, tx, want, &f.Shipping.Address)
+		cands, err := shipFromIn(ctx, tx, c.Currency, want, &f.Shipping.Address)
 		if err != nil {
 			return nil, nil, err
 		}

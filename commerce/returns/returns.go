@@ -421,6 +421,9 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, w who, in Input, offe
 		return commerce.ID{}, &commerce.Error{Code: commerce.ErrConflict, Field: "orderId",
 			Message: fmt.Sprintf("order %s is %s: only orders handed over or shipped can be returned (cancel it instead)", o.Number, o.Status)}
 	}
+	if err := order.CheckLocationCurrencyTx(ctx, tx, in.LocationID, o.Currency, "locationId"); err != nil {
+		return commerce.ID{}, err
+	}
 	returned := map[commerce.ID]int{}
 	rows, err := tx.Query(ctx, `SELECT id, returned_quantity FROM order_lines WHERE order_id = $1 ORDER BY position FOR UPDATE`, o.ID)
 	if err != nil {

@@ -326,6 +326,8 @@ type ComplexityRoot struct {
 		OrderCancel               func(childComplexity int, orderID uuid.UUID, token *string, reason *string) int
 		OrderConfirmPayment       func(childComplexity int, orderID uuid.UUID, token *string) int
 		OrderPickupArrive         func(childComplexity int, orderID uuid.UUID, token *string, spot *string) int
+		OrderShip                 func(childComplexity int, orderID uuid.UUID, carrier string, trackingNumber string) int
+		OrderShipmentPrepare      func(childComplexity int, orderID uuid.UUID) int
 		PickupOrderHandOver       func(childComplexity int, orderID uuid.UUID, code string, payment *model.PickupPaymentInput) int
 		PickupOrderPrepare        func(childComplexity int, orderID uuid.UUID) int
 		PickupOrderReady          func(childComplexity int, orderID uuid.UUID) int
@@ -431,6 +433,7 @@ type ComplexityRoot struct {
 		Adjustments     func(childComplexity int) int
 		ArrivalSpot     func(childComplexity int) int
 		ArrivedAt       func(childComplexity int) int
+		Carrier         func(childComplexity int) int
 		ChannelID       func(childComplexity int) int
 		Cost            func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
@@ -451,7 +454,9 @@ type ComplexityRoot struct {
 		PlacedAt        func(childComplexity int) int
 		ReadyAt         func(childComplexity int) int
 		Returns         func(childComplexity int) int
+		ShippedAt       func(childComplexity int) int
 		Status          func(childComplexity int) int
+		TrackingNumber  func(childComplexity int) int
 		Transitions     func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
 	}
@@ -528,6 +533,11 @@ type ComplexityRoot struct {
 		Refunded  func(childComplexity int) int
 		Status    func(childComplexity int) int
 		Tender    func(childComplexity int) int
+	}
+
+	OrderShipmentPayload struct {
+		Order      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	OrderTransition struct {
@@ -915,6 +925,8 @@ type MutationResolver interface {
 	OrderPickupArrive(ctx context.Context, orderID uuid.UUID, token *string, spot *string) (*model.PickupOrderPayload, error)
 	ReturnCreate(ctx context.Context, input model.ReturnCreateInput) (*model.ReturnCreatePayload, error)
 	ReturnReceive(ctx context.Context, id uuid.UUID) (*model.ReturnReceivePayload, error)
+	OrderShipmentPrepare(ctx context.Context, orderID uuid.UUID) (*model.OrderShipmentPayload, error)
+	OrderShip(ctx context.Context, orderID uuid.UUID, carrier string, trackingNumber string) (*model.OrderShipmentPayload, error)
 	StaffSignIn(ctx context.Context, email string, password string) (*model.StaffSignInPayload, error)
 	StaffSignOut(ctx context.Context, token string) (*model.StaffSignOutPayload, error)
 }
@@ -929,6 +941,9 @@ type OrderResolver interface {
 	PickupCode(ctx context.Context, obj *order.Order) (*string, error)
 	PickupQRCodeURL(ctx context.Context, obj *order.Order) (*string, error)
 	Returns(ctx context.Context, obj *order.Order) ([]returns.Return, error)
+	Carrier(ctx context.Context, obj *order.Order) (*string, error)
+	TrackingNumber(ctx context.Context, obj *order.Order) (*string, error)
+	ShippedAt(ctx context.Context, obj *order.Order) (*time.Time, error)
 }
 type ProductResolver interface {
 	Attributes(ctx context.Context, obj *catalog.Product) ([]model.Attribute, error)
@@ -2039,6 +2054,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OrderPickupArrive(childComplexity, args["orderId"].(uuid.UUID), args["token"].(*string), args["spot"].(*string)), true
+	case "Mutation.orderShip":
+		if e.ComplexityRoot.Mutation.OrderShip == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderShip_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderShip(childComplexity, args["orderId"].(uuid.UUID), args["carrier"].(string), args["trackingNumber"].(string)), true
+	case "Mutation.orderShipmentPrepare":
+		if e.ComplexityRoot.Mutation.OrderShipmentPrepare == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderShipmentPrepare_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderShipmentPrepare(childComplexity, args["orderId"].(uuid.UUID)), true
 	case "Mutation.pickupOrderHandOver":
 		if e.ComplexityRoot.Mutation.PickupOrderHandOver == nil {
 			break
@@ -2535,6 +2572,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.ArrivedAt(childComplexity), true
+	case "Order.carrier":
+		if e.ComplexityRoot.Order.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Carrier(childComplexity), true
 	case "Order.channelId":
 		if e.ComplexityRoot.Order.ChannelID == nil {
 			break
@@ -2655,12 +2698,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Returns(childComplexity), true
+	case "Order.shippedAt":
+		if e.ComplexityRoot.Order.ShippedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ShippedAt(childComplexity), true
 	case "Order.status":
 		if e.ComplexityRoot.Order.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Order.Status(childComplexity), true
+	case "Order.trackingNumber":
+		if e.ComplexityRoot.Order.TrackingNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.TrackingNumber(childComplexity), true
 	case "Order.transitions":
 		if e.ComplexityRoot.Order.Transitions == nil {
 			break
@@ -2964,6 +3019,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderPayment.Tender(childComplexity), true
+
+	case "OrderShipmentPayload.order":
+		if e.ComplexityRoot.OrderShipmentPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderShipmentPayload.Order(childComplexity), true
+	case "OrderShipmentPayload.userErrors":
+		if e.ComplexityRoot.OrderShipmentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderShipmentPayload.UserErrors(childComplexity), true
 
 	case "OrderTransition.actor":
 		if e.ComplexityRoot.OrderTransition.Actor == nil {
@@ -6342,6 +6410,52 @@ extend type Query {
   search(query: String, filter: SearchFilter, facets: [String!], sort: SearchSort = RELEVANCE, first: Int = 20, after: String): SearchResult!
 }
 `, BuiltIn: false},
+	{Name: "../schema/shipping.graphqls", Input: `# Shipping orders (package commerce/order, ship.go; docs/orders.md,
+# "Shipping").
+#
+# Staff: associates of the order's origin location (the warehouse or store
+# it ships from) and admins, with a staff token. A merchandiser is
+# FORBIDDEN; an order of a location one does not work at is NOT_FOUND, as
+# for orders everywhere.
+#
+# PLACED → PREPARING → SHIPPED, each move recorded as an order transition
+# with the staff user and the channel. An order paid online ships only once
+# paid.
+
+"""
+The result of a shipping mutation. userErrors codes: NOT_FOUND (the order,
+or one the request may not reach), CONFLICT (a pickup order; an order not
+paid; a move its status does not allow, e.g. shipping it again),
+INVALID_INPUT (` + "`" + `carrier` + "`" + `, ` + "`" + `trackingNumber` + "`" + `: empty or too long),
+UNAUTHENTICATED, FORBIDDEN.
+"""
+type OrderShipmentPayload {
+  order: Order
+  userErrors: [OrderUserError!]!
+}
+
+extend type Order {
+  "The carrier of a shipped order; null until shipped."
+  carrier: String
+  "The carrier's tracking number; null until shipped."
+  trackingNumber: String
+  "When the order was handed to the carrier; null until shipped."
+  shippedAt: Time
+}
+
+extend type Mutation {
+  "Starts preparing a PLACED shipping order, paid."
+  orderShipmentPrepare(orderId: ID!): OrderShipmentPayload!
+  """
+  Hands a PREPARING (or PLACED) shipping order, paid, to the carrier: the
+  units leave the origin's stock, the carrier and tracking number (at most
+  100 and 200 characters) are recorded and the customer notified (event
+  ` + "`" + `order.shipped` + "`" + `, with the tracking). Shipping a SHIPPED order again is a
+  CONFLICT and changes nothing.
+  """
+  orderShip(orderId: ID!, carrier: String!, trackingNumber: String!): OrderShipmentPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/staff.graphqls", Input: `# Staff sign-in, for the pages store associates and admins use in a browser
 # (the pickup desk, later the admin). ` + "`" + `staffSignIn` + "`" + ` checks an email and a
 # password the operator set (` + "`" + `omnicanal staff create … --password-stdin` + "`" + `,
@@ -7136,6 +7250,12 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_pickupQrCodeUrl(ctx, field)
 	case "returns":
 		return ec.fieldContext_Order_returns(ctx, field)
+	case "carrier":
+		return ec.fieldContext_Order_carrier(ctx, field)
+	case "trackingNumber":
+		return ec.fieldContext_Order_trackingNumber(ctx, field)
+	case "shippedAt":
+		return ec.fieldContext_Order_shippedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -7286,6 +7406,16 @@ func (ec *executionContext) childFields_OrderPayment(ctx context.Context, field 
 		return ec.fieldContext_OrderPayment_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderPayment", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderShipmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderShipmentPayload_order(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OrderShipmentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderShipmentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_OrderTransition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8587,6 +8717,50 @@ func (ec *executionContext) field_Mutation_orderPickupArrive_args(ctx context.Co
 		return nil, err
 	}
 	args["spot"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_orderShip_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "carrier",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["carrier"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "trackingNumber",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["trackingNumber"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_orderShipmentPrepare_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
 	return args, nil
 }
 
@@ -14230,6 +14404,94 @@ func (ec *executionContext) fieldContext_Mutation_returnReceive(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_orderShipmentPrepare(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderShipmentPrepare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderShipmentPrepare(ctx, fc.Args["orderId"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderShipmentPayload) graphql.Marshaler {
+			return ec.marshalNOrderShipmentPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderShipmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderShipmentPrepare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderShipmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderShipmentPrepare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_orderShip(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderShip(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderShip(ctx, fc.Args["orderId"].(uuid.UUID), fc.Args["carrier"].(string), fc.Args["trackingNumber"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderShipmentPayload) graphql.Marshaler {
+			return ec.marshalNOrderShipmentPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderShipmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderShip(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderShipmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderShip_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_staffSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16328,6 +16590,75 @@ func (ec *executionContext) fieldContext_Order_returns(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Order_carrier(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Carrier(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_trackingNumber(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_trackingNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().TrackingNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_trackingNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Order_shippedAt(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_shippedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().ShippedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_shippedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _OrderActor_kind(ctx context.Context, field graphql.CollectedField, obj *order.Actor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17632,6 +17963,70 @@ func (ec *executionContext) _OrderPayment_createdAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_OrderPayment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _OrderShipmentPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderShipmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderShipmentPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderShipmentPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderShipmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderShipmentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OrderShipmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderShipmentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
+			return ec.marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderShipmentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderShipmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _OrderTransition_field(ctx context.Context, field graphql.CollectedField, obj *order.Transition) (ret graphql.Marshaler) {
@@ -28553,6 +28948,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "orderShipmentPrepare":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderShipmentPrepare(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderShip":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderShip(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "staffSignIn":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_staffSignIn(ctx, field)
@@ -29617,6 +30026,120 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "carrier":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_carrier(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "trackingNumber":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_trackingNumber(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "shippedAt":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_shippedAt(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30146,6 +30669,49 @@ func (ec *executionContext) _OrderPayment(ctx context.Context, sel ast.Selection
 			}
 		case "createdAt":
 			out.Values[i] = ec._OrderPayment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var orderShipmentPayloadImplementors = []string{"OrderShipmentPayload"}
+
+func (ec *executionContext) _OrderShipmentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OrderShipmentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderShipmentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderShipmentPayload")
+		case "order":
+			out.Values[i] = ec._OrderShipmentPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OrderShipmentPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34895,6 +35461,16 @@ var (
 		order.PaymentFailed:     "FAILED",
 	}
 )
+
+func (ec *executionContext) marshalNOrderShipmentPayload2ᚖgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderShipmentPayload(ctx context.Context, sel ast.SelectionSet, v *model.OrderShipmentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderShipmentPayload(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐStatus(ctx context.Context, v any) (order.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)

@@ -437,6 +437,16 @@ type OrderFulfillment struct {
 	ShippingAddress *order.Address     `json:"shippingAddress,omitempty"`
 }
 
+// The result of a shipping mutation. userErrors codes: NOT_FOUND (the order,
+// or one the request may not reach), CONFLICT (a pickup order; an order not
+// paid; a move its status does not allow, e.g. shipping it again),
+// INVALID_INPUT (`carrier`, `trackingNumber`: empty or too long),
+// UNAUTHENTICATED, FORBIDDEN.
+type OrderShipmentPayload struct {
+	Order      *order.Order     `json:"order,omitempty"`
+	UserErrors []OrderUserError `json:"userErrors"`
+}
+
 // A problem with a checkout or an order mutation. `code` is INVALID_INPUT,
 // NOT_FOUND (the cart or order, or one the request may not reach),
 // CONFLICT (the cart is not active, an idempotency key reused for another
