@@ -206,6 +206,8 @@ type Address struct {
 // Order is an order with its lines.
 type Order struct {
 	ID commerce.ID
+	// Shipment is the carrier and tracking of a shipped order; nil before.
+	Shipment *Shipment
 	// Number is the human-readable number, e.g. "MS-000123".
 	Number        string
 	CustomerID    *commerce.ID

@@ -172,7 +172,8 @@ var SystemActor = Actor{Kind: ActorSystem}
 const orderColumns = `o.id, o.number, o.customer_id, o.email, o.cart_id, o.channel_id, o.status, o.payment_status,
 	o.payment_method, o.fulfillment, o.location_id, o.shipping_address, o.currency_code, o.subtotal, o.discount,
 	o.shipping, o.shipping_discount, o.tax, o.total, o.pricing, o.expires_at, o.placed_at, o.ready_at,
-	o.picked_up_at, o.hold_until, o.arrived_at, o.arrival_spot, o.created_at, o.updated_at, o.version`
+	o.picked_up_at, o.hold_until, o.arrived_at, o.arrival_spot, o.created_at, o.updated_at, o.version,
+	o.carrier, o.tracking_number, o.shipped_at`
 
 func scanOrder(row pgx.Row) (*Order, error) {
 	var (
@@ -180,13 +181,17 @@ func scanOrder(row pgx.Row) (*Order, error) {
 		cur                                            string
 		sub, disc, ship, shipDisc, tax, total, version int64
 		addr, snap                                     []byte
+		carrier, tracking                              *string
+		shippedAt                                      *time.Time
 	)
 	if err := row.Scan(&o.ID, &o.Number, &o.CustomerID, &o.Email, &o.CartID, &o.ChannelID, &o.Status, &o.PaymentStatus,
 		&o.PaymentMethod, &o.Fulfillment, &o.LocationID, &addr, &cur, &sub, &disc,
 		&ship, &shipDisc, &tax, &total, &snap, &o.ExpiresAt, &o.PlacedAt, &o.ReadyAt,
-		&o.PickedUpAt, &o.HoldUntil, &o.ArrivedAt, &o.ArrivalSpot, &o.CreatedAt, &o.UpdatedAt, &version); err != nil {
+		&o.PickedUpAt, &o.HoldUntil, &o.ArrivedAt, &o.ArrivalSpot, &o.CreatedAt, &o.UpdatedAt, &version,
+		&carrier, &tracking, &shippedAt); err != nil {
 		return nil, err
 	}
+	o.Shipment = shipmentOf(carrier, tracking, shippedAt)
 	c := commerce.Currency(cur)
 	o.Currency = c
 	o.Subtotal, o.Discount = commerce.Money{Amount: sub, Currency: c}, commerce.Money{Amount: disc, Currency: c}

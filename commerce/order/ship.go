@@ -95,6 +95,7 @@ func (s *Service) MarkShipped(ctx context.Context, id commerce.ID, in ShipmentIn
 			o.ID, in.Carrier, in.TrackingNumber, s.now().UTC()).Scan(&at); err != nil {
 			return fmt.Errorf("shipment: %w", err)
 		}
+		o.Shipment = &Shipment{Carrier: in.Carrier, TrackingNumber: in.TrackingNumber, ShippedAt: at}
 		return TransitionWithEventTx(ctx, tx, o, Shipped, a, "shipped with "+in.Carrier,
 			map[string]any{"carrier": in.Carrier, "trackingNumber": in.TrackingNumber, "shippedAt": at, "email": o.Email})
 	})
@@ -154,11 +155,20 @@ func (s *Service) FindShipment(ctx context.Context, id commerce.ID) (*Shipment, 
 		at                *time.Time
 	)
 	err := s.pool.QueryRow(ctx, `SELECT carrier, tracking_number, shipped_at FROM orders WHERE id = $1`, id).Scan(&carrier, &tracking, &at)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && at == nil) {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("order.FindShipment: %w", err)
+	}
+	return shipmentOf(carrier, tracking, at), nil
+}
+
+// shipmentOf builds a shipment from its nullable columns: nil before the
+// order ships.
+func shipmentOf(carrier, tracking *string, at *time.Time) *Shipment {
+	if at == nil {
+		return nil
 	}
 	sh := &Shipment{ShippedAt: *at}
 	if carrier != nil {
@@ -167,5 +177,5 @@ func (s *Service) FindShipment(ctx context.Context, id commerce.ID) (*Shipment, 
 	if tracking != nil {
 		sh.TrackingNumber = *tracking
 	}
-	return sh, nil
+	return sh
 }
