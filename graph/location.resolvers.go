@@ -9,6 +9,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/graph/generated"
 	"github.com/omnicanal/omnicanal/graph/model"
@@ -42,6 +43,11 @@ func (r *storeResolver) Pickup(ctx context.Context, obj *location.Location) (*mo
 		PreparationMinutes: obj.PickupPrepMinutes,
 		HoldDays:           obj.PickupHoldDays,
 	}, nil
+}
+
+// CurrencyCode is the resolver for the currencyCode field.
+func (r *storeResolver) CurrencyCode(ctx context.Context, obj *location.Location) (commerce.Currency, error) {
+	return obj.Currency, nil
 }
 
 // Store returns generated.StoreResolver implementation.

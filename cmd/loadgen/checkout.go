@@ -150,23 +150,30 @@ func (s *pickupStock) take(n int) []string {
 func (c *client) pickupStock(ctx context.Context) ([]*pickupStock, error) {
 	var st struct {
 		Data struct {
-			Stores struct {
+			Channel struct{ CurrencyCode string }
+			Stores  struct {
 				Nodes []struct {
-					ID      string
-					Address struct{ CountryCode string }
+					ID           string
+					CurrencyCode string
+					Address      struct{ CountryCode string }
 				}
 			}
 		}
 	}
-	if err := c.query(ctx, `query { stores(pickupOnly: true, first: 100) { nodes { id address { countryCode } } } }`, nil, &st); err != nil {
+	if err := c.query(ctx, `query { channel { currencyCode }
+  stores(pickupOnly: true, first: 100) { nodes { id currencyCode address { countryCode } } } }`, nil, &st); err != nil {
 		return nil, fmt.Errorf("fetch stores: %w", err)
 	}
 	byID := map[string]*pickupStock{}
 	for _, s := range st.Data.Stores.Nodes {
+		// A cart is collected only at a store of its currency.
+		if s.CurrencyCode != st.Data.Channel.CurrencyCode {
+			continue
+		}
 		byID[s.ID] = &pickupStock{id: s.ID, country: s.Address.CountryCode, units: map[string]int{}}
 	}
 	if len(byID) == 0 {
-		return nil, errors.New("no store offers pickup")
+		return nil, errors.New("no store of the channel's currency offers pickup")
 	}
 	const page = `query($after: String) { products(first: 50, after: $after) {
   pageInfo { hasNextPage endCursor }

@@ -28,7 +28,8 @@ type checkoutServer struct {
 	created   int
 }
 
-// A fake catalog: Paris and Lyon (FR) hold most units, Montréal (CA) a few,
+// A fake catalog for a EUR channel: Paris and Lyon (FR, EUR), and Montréal
+// (CA, CAD), which holds the most units but sells in another currency;
 // Bordeaux (FR) does not offer pickup (it is not listed). v9 has no price.
 func newCheckoutServer(t *testing.T) (*checkoutServer, *httptest.Server) {
 	t.Helper()
@@ -36,7 +37,7 @@ func newCheckoutServer(t *testing.T) (*checkoutServer, *httptest.Server) {
 		stock: map[string]map[string]int{
 			"par": {"v1": 20, "v2": 10, "v3": 1, "v4": 15, "v9": 50},
 			"lyo": {"v1": 2, "v5": 6, "v6": 3},
-			"mtl": {"v1": 4, "v7": 8},
+			"mtl": {"v1": 4, "v7": 80},
 		}}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
@@ -57,10 +58,10 @@ func (s *checkoutServer) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	switch q := req.Query; {
 	case strings.Contains(q, "stores("):
-		w.Write([]byte(`{"data":{"stores":{"nodes":[
-			{"id":"mtl","address":{"countryCode":"CA"}},
-			{"id":"lyo","address":{"countryCode":"FR"}},
-			{"id":"par","address":{"countryCode":"FR"}}]}}}`))
+		w.Write([]byte(`{"data":{"channel":{"currencyCode":"EUR"},"stores":{"nodes":[
+			{"id":"mtl","currencyCode":"CAD","address":{"countryCode":"CA"}},
+			{"id":"lyo","currencyCode":"EUR","address":{"countryCode":"FR"}},
+			{"id":"par","currencyCode":"EUR","address":{"countryCode":"FR"}}]}}}`))
 	case strings.Contains(q, "products("):
 		pages := [][]string{{"v1", "v2", "v3", "v9"}, {"v4", "v5", "v6", "v7"}}
 		page, next := pages[0], `true,"endCursor":"p2"`
@@ -159,8 +160,8 @@ func TestRunCheckout(t *testing.T) {
 		}
 	}
 	for v, u := range s.stock["mtl"] {
-		if (v == "v1" && u != 4) || (v == "v7" && u != 8) {
-			t.Errorf("Montréal (another country) lost units of %s: %d left", v, u)
+		if (v == "v1" && u != 4) || (v == "v7" && u != 80) {
+			t.Errorf("Montréal (another currency) lost units of %s: %d left", v, u)
 		}
 	}
 	if s.stock["par"]["v9"] != 50 {

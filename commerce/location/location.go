@@ -29,6 +29,9 @@ type Location struct {
 	PickupEnabled     bool
 	PickupPrepMinutes int
 	PickupHoldDays    int
+	// Currency is what the location sells and refunds in: an order is
+	// collected, shipped from or returned only where its currency is.
+	Currency commerce.Currency
 	// DistanceKm is set when the location was found near a point.
 	DistanceKm *float64
 }

@@ -27,7 +27,7 @@ type Filter struct {
 
 const columns = `id, code, kind, name, address_line1, address_line2, city, postal_code, region,
 	country_code, latitude, longitude, time_zone, opening_hours, pickup_enabled,
-	pickup_prep_minutes, pickup_hold_days`
+	pickup_prep_minutes, pickup_hold_days, currency_code`
 
 // FindLocations returns the locations matching f, nearest first when f.Near
 // is set, otherwise by name. There are tens of locations, not millions, so
@@ -64,7 +64,7 @@ func collect(rows pgx.Rows) ([]Location, error) {
 		err := row.Scan(&l.ID, &l.Code, &l.Kind, &l.Name,
 			&l.Address.Line1, &l.Address.Line2, &l.Address.City, &l.Address.PostalCode,
 			&l.Address.Region, &l.Address.CountryCode, &l.Point.Lat, &l.Point.Lng,
-			&l.TimeZone, &l.OpeningHours, &l.PickupEnabled, &l.PickupPrepMinutes, &l.PickupHoldDays)
+			&l.TimeZone, &l.OpeningHours, &l.PickupEnabled, &l.PickupPrepMinutes, &l.PickupHoldDays, &l.Currency)
 		return l, err
 	})
 }

@@ -829,6 +829,7 @@ type ComplexityRoot struct {
 	Store struct {
 		Address      func(childComplexity int) int
 		Code         func(childComplexity int) int
+		CurrencyCode func(childComplexity int) int
 		DistanceKm   func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Name         func(childComplexity int) int
@@ -990,6 +991,7 @@ type StaffResolver interface {
 }
 type StoreResolver interface {
 	Pickup(ctx context.Context, obj *location.Location) (*model.PickupSettings, error)
+	CurrencyCode(ctx context.Context, obj *location.Location) (commerce.Currency, error)
 }
 type SubscriptionResolver interface {
 	CartUpdated(ctx context.Context, cartID uuid.UUID, token *string) (<-chan *cart.Cart, error)
@@ -4169,6 +4171,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Store.Code(childComplexity), true
+	case "Store.currencyCode":
+		if e.ComplexityRoot.Store.CurrencyCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Store.CurrencyCode(childComplexity), true
 	case "Store.distanceKm":
 		if e.ComplexityRoot.Store.DistanceKm == nil {
 			break
@@ -5473,6 +5481,8 @@ type Store {
   timeZone: String!
   openingHours: [OpeningHours!]!
   pickup: PickupSettings!
+  "What the store sells in: a cart is collected only at a store of its currency."
+  currencyCode: CurrencyCode!
   "Kilometres from the point given to ` + "`" + `stores(near:)` + "`" + `; null otherwise."
   distanceKm: Float
 }
@@ -7970,6 +7980,8 @@ func (ec *executionContext) childFields_Store(ctx context.Context, field graphql
 		return ec.fieldContext_Store_openingHours(ctx, field)
 	case "pickup":
 		return ec.fieldContext_Store_pickup(ctx, field)
+	case "currencyCode":
+		return ec.fieldContext_Store_currencyCode(ctx, field)
 	case "distanceKm":
 		return ec.fieldContext_Store_distanceKm(ctx, field)
 	}
@@ -23073,6 +23085,29 @@ func (ec *executionContext) fieldContext_Store_pickup(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Store_currencyCode(ctx context.Context, field graphql.CollectedField, obj *location.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Store_currencyCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Store().CurrencyCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v commerce.Currency) graphql.Marshaler {
+			return ec.marshalNCurrencyCode2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚐCurrency(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Store_currencyCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Store", field, true, true, errors.New("field of type CurrencyCode does not have child fields"))
+}
+
 func (ec *executionContext) _Store_distanceKm(ctx context.Context, field graphql.CollectedField, obj *location.Location) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33681,6 +33716,44 @@ func (ec *executionContext) _Store(ctx context.Context, sel ast.SelectionSet, ob
 					}
 				}()
 				res = ec._Store_pickup(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "currencyCode":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Store_currencyCode(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
