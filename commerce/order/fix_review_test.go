@@ -11,10 +11,8 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/demo"
-	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/commerce/order"
 	"github.com/omnicanal/omnicanal/commerce/payment"
-	"github.com/omnicanal/omnicanal/commerce/pricing"
 )
 
 // A payment that succeeds after its order expired, while the provider
@@ -189,17 +187,7 @@ func TestFreeOnlineOrderPlacedAndPaid(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.web(t)
 	v := e.variant(t, 0, 10)
-	var category commerce.ID
-	if err := e.pool.QueryRow(context.Background(), `SELECT pc.category_id FROM product_categories pc
-		JOIN variants v ON v.product_id = pc.product_id WHERE v.id = $1 LIMIT 1`, v).Scan(&category); err != nil {
-		t.Fatal(err)
-	}
-	title, kind, target, pct := "all free", pricing.PercentageOff, pricing.TargetLines, "100"
-	merch := e.staffCtx(t, demo.KeyWebEU, commerce.RoleMerchandiser)
-	if _, err := offer.NewService(e.pool).CreateOffer(merch, offer.Input{Title: &title, Kind: &kind, Target: &target, PercentOff: &pct,
-		AppliesTo: &pricing.Selector{CategoryIDs: []commerce.ID{category}}}, ""); err != nil {
-		t.Fatal(err)
-	}
+	e.categoryOffer(t, v, "all free", "100")
 	cartID, token := e.cart(t, ctx, one(v, 2))
 	res := e.checkout(t, ctx, cartID, token, order.Online, uuid.NewString())
 	o := res.Order

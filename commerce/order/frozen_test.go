@@ -21,17 +21,7 @@ func TestCheckoutFreezesWhatTheCartShows(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.web(t)
 	v := e.variant(t, 0, 10)
-	var category commerce.ID
-	if err := e.pool.QueryRow(context.Background(), `SELECT pc.category_id FROM product_categories pc
-		JOIN variants v ON v.product_id = pc.product_id WHERE v.id = $1 LIMIT 1`, v).Scan(&category); err != nil {
-		t.Fatal(err)
-	}
-	title, kind, target, pct := "15 % on the category", pricing.PercentageOff, pricing.TargetLines, "15"
-	merch := e.staffCtx(t, demo.KeyWebEU, commerce.RoleMerchandiser)
-	if _, err := offer.NewService(e.pool).CreateOffer(merch, offer.Input{Title: &title, Kind: &kind, Target: &target, PercentOff: &pct,
-		AppliesTo: &pricing.Selector{CategoryIDs: []commerce.ID{category}}}, ""); err != nil {
-		t.Fatal(err)
-	}
+	e.categoryOffer(t, v, "15 % on the category", "15")
 	cartID, token := e.cart(t, ctx, one(v, 2))
 	c, err := e.carts.FindCart(ctx, cartID, token)
 	if err != nil {
@@ -52,5 +42,23 @@ func TestCheckoutFreezesWhatTheCartShows(t *testing.T) {
 	if res.Order.Total != c.Cost.Total || res.Order.Discount != c.Cost.DiscountTotal || len(l.Adjustments) == 0 {
 		t.Errorf("order total %v discount %v (adjustments %d), the cart showed %v of %v",
 			res.Order.Total, res.Order.Discount, len(l.Adjustments), c.Cost.Total, c.Cost.Subtotal)
+	}
+}
+
+// categoryOffer makes a merchandiser's offer of pct percent off every line
+// of the first category of v's product: an offer whose condition only a
+// cart read that knows the lines' categories applies.
+func (e *env) categoryOffer(t testing.TB, v commerce.ID, title, pct string) {
+	t.Helper()
+	var category commerce.ID
+	if err := e.pool.QueryRow(context.Background(), `SELECT pc.category_id FROM product_categories pc
+		JOIN variants v ON v.product_id = pc.product_id WHERE v.id = $1 LIMIT 1`, v).Scan(&category); err != nil {
+		t.Fatal(err)
+	}
+	kind, target := pricing.PercentageOff, pricing.TargetLines
+	merch := e.staffCtx(t, demo.KeyWebEU, commerce.RoleMerchandiser)
+	if _, err := offer.NewService(e.pool).CreateOffer(merch, offer.Input{Title: &title, Kind: &kind, Target: &target, PercentOff: &pct,
+		AppliesTo: &pricing.Selector{CategoryIDs: []commerce.ID{category}}}, ""); err != nil {
+		t.Fatal(err)
 	}
 }
