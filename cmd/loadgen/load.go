@@ -17,6 +17,32 @@ type loadResult struct {
 	bytes     int64                  // response bytes of the successful requests
 }
 
+// record counts one measured answer: its latency when it succeeded, its
+// kind of error (and the first message of that kind) otherwise.
+func (r *loadResult) record(res result, latency time.Duration) {
+	if res.err != nil {
+		r.errors[res.kind]++
+		if r.firstErr[res.kind] == "" {
+			r.firstErr[res.kind] = res.err.Error()
+		}
+		return
+	}
+	r.latencies = append(r.latencies, latency)
+	r.bytes += int64(len(res.body))
+}
+
+// merge adds a worker's figures to r (the measured window excepted).
+func (r *loadResult) merge(w *loadResult) {
+	r.latencies = append(r.latencies, w.latencies...)
+	r.bytes += w.bytes
+	for k := range w.errors {
+		r.errors[k] += w.errors[k]
+		if r.firstErr[k] == "" {
+			r.firstErr[k] = w.firstErr[k]
+		}
+	}
+}
+
 func (r *loadResult) requests() int {
 	n := len(r.latencies)
 	for _, e := range r.errors[1:] {
@@ -102,26 +128,11 @@ func runLoad(ctx context.Context, c *client, bodies [][][]byte, conns int, warmu
 						cancel()
 					}
 				}
-				if res.err != nil {
-					local.errors[res.kind]++
-					if local.firstErr[res.kind] == "" {
-						local.firstErr[res.kind] = res.err.Error()
-					}
-					continue
-				}
-				local.latencies = append(local.latencies, t1.Sub(t0))
-				local.bytes += int64(len(res.body))
+				local.record(res, t1.Sub(t0))
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			total.latencies = append(total.latencies, local.latencies...)
-			total.bytes += local.bytes
-			for k := range local.errors {
-				total.errors[k] += local.errors[k]
-				if total.firstErr[k] == "" {
-					total.firstErr[k] = local.firstErr[k]
-				}
-			}
+			total.merge(local)
 		})
 	}
 	wg.Wait()
@@ -194,28 +205,13 @@ func runOnce(ctx context.Context, c *client, bodies [][]byte, conns, warm int, d
 				if t1.After(local.to) {
 					local.to = t1
 				}
-				if res.err != nil {
-					local.errors[res.kind]++
-					if local.firstErr[res.kind] == "" {
-						local.firstErr[res.kind] = res.err.Error()
-					}
-					continue
-				}
-				local.latencies = append(local.latencies, t1.Sub(t0))
-				local.bytes += int64(len(res.body))
+				local.record(res, t1.Sub(t0))
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			total.latencies = append(total.latencies, local.latencies...)
-			total.bytes += local.bytes
+			total.merge(local)
 			if local.to.After(total.to) {
 				total.to = local.to
-			}
-			for k := range local.errors {
-				total.errors[k] += local.errors[k]
-				if total.firstErr[k] == "" {
-					total.firstErr[k] = local.firstErr[k]
-				}
 			}
 		})
 	}
