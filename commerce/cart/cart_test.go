@@ -593,3 +593,35 @@ func TestCatalogDataOfLines(t *testing.T) {
 		t.Fatalf("without a TTL, read again: %v, title %q", err, got.Lines[0].Product.Title)
 	}
 }
+
+// The stores an OUT_OF_STOCK error names are of the cart's currency: a
+// EUR cart is never sent to Montréal, however many units it holds.
+func TestOutOfStockNamesStoresOfTheCartsCurrency(t *testing.T) {
+	e := newEnv(t, nil)
+	web := e.on(t, demo.KeyWebEU)
+	paris := demo.LocationID(demo.CodeParis)
+	shoe := demo.VariantID(demo.SKUInLyonNotParis)
+	if _, err := e.pool.Exec(t.Context(), `INSERT INTO stock_levels (variant_id, location_id, on_hand) VALUES ($1, $2, 50)
+		ON CONFLICT (variant_id, location_id) DO UPDATE SET on_hand = 50`, shoe, demo.LocationID(demo.CodeMontreal)); err != nil {
+		t.Fatal(err)
+	}
+	c, token, err := e.svc.CreateCart(web, cart.CreateInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = e.svc.SetPickupStore(web, c.ID, token, &paris, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: shoe, Quantity: 1}}, nil)
+	var se *cart.StockError
+	if !errors.As(err, &se) {
+		t.Fatalf("want OUT_OF_STOCK, got %v", err)
+	}
+	var names []string
+	for _, s := range se.Stores {
+		names = append(names, s.Store.Code)
+	}
+	if !slices.Equal(names, []string{demo.CodeLyon, demo.CodeBordeaux}) {
+		t.Fatalf("stores %v, want Lyon and Bordeaux only", names)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/channel"
 	"github.com/omnicanal/omnicanal/commerce/location"
 )
 
@@ -44,6 +45,12 @@ func (s *Service) fillStores(ctx context.Context, refusal error) error {
 	if lerr != nil {
 		return fmt.Errorf("stores with stock: %w", lerr)
 	}
+	// Only stores of the channel's currency (the cart's): a cart is
+	// collected, and its order paid, only where that currency is used.
+	var cur commerce.Currency
+	if ch := channel.FromContext(ctx); ch != nil {
+		cur = ch.Currency
+	}
 	byID := make(map[commerce.ID]*location.Location, len(locs))
 	for i := range locs {
 		byID[locs[i].ID] = &locs[i]
@@ -65,7 +72,7 @@ func (s *Service) fillStores(ctx context.Context, refusal error) error {
 		for _, lv := range levels {
 			l, ok := byID[lv.LocationID]
 			if lv.VariantID != se.VariantID || !ok || l.Kind != location.Store || lv.Available() < se.Requested ||
-				(se.pickup != nil && l.ID == *se.pickup) {
+				(se.pickup != nil && l.ID == *se.pickup) || (cur != "" && l.Currency != cur) {
 				continue
 			}
 			store := *l // a copy: the distance is this error's

@@ -704,6 +704,8 @@ type StockError struct {
 
 	want []inventory.Line
 	from *location.Point
+	// currency is the cart's: only stores of that currency are named.
+	currency commerce.Currency
 }
 
 // Shortage is one variant short at the location.
@@ -747,7 +749,7 @@ func (e *StockError) Unwrap() error {
 // location could ship everything); the stores are looked up after the
 // transaction (fillStores).
 func stockError(cause error, c *cart.Cart, want []inventory.Line, loc *target, field string) *StockError {
-	e := &StockError{Field: field, want: want}
+	e := &StockError{Field: field, want: want, currency: c.Currency}
 	if loc == nil {
 		return e
 	}
@@ -769,8 +771,9 @@ func stockError(cause error, c *cart.Cart, want []inventory.Line, loc *target, f
 // transaction.
 func (s *Service) fillStores(ctx context.Context, e *StockError) error {
 	args := wantArgs(e.want)
+	args["currency"] = string(e.currency)
 	rows, err := s.pool.Query(ctx, `SELECT l.id, l.code, l.name, l.latitude, l.longitude FROM locations l
-		WHERE l.kind = 'store' AND l.pickup_enabled AND `+haveAll+` ORDER BY l.code`, args)
+		WHERE l.kind = 'store' AND l.pickup_enabled AND l.currency_code = @currency AND `+haveAll+` ORDER BY l.code`, args)
 	if err != nil {
 		return fmt.Errorf("stores with stock: %w", err)
 	}

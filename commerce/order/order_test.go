@@ -355,6 +355,9 @@ func TestOutOfStockListsStores(t *testing.T) {
 	ctx := e.web(t)
 	v := e.variant(t, 0, 5)
 	e.setStock(t, v, lyon, 10)
+	// Montréal has plenty, but sells in CAD: never named to a EUR cart.
+	montreal := demo.LocationID(demo.CodeMontreal)
+	e.setStock(t, v, montreal, 50)
 	// Two adds of one variant are one line of 6: more than Paris has.
 	cartID, token := e.cart(t, ctx, one(v, 3))
 	if _, err := e.carts.AddLines(ctx, cartID, token, []cart.LineInput{one(v, 3)}, nil); err != nil {
@@ -374,6 +377,9 @@ func TestOutOfStockListsStores(t *testing.T) {
 		found = found || s.ID == lyon
 		if s.ID == paris {
 			t.Error("Paris listed as having the stock")
+		}
+		if s.ID == montreal {
+			t.Error("Montréal (CAD) listed to a EUR cart")
 		}
 	}
 	if !found {
