@@ -388,18 +388,26 @@ func (s *Service) replayTx(ctx context.Context, tx pgx.Tx, in CheckoutInput, sco
 
 // target is the location an order is fulfilled from.
 type target struct {
-	id      commerce.ID
-	kind    location.Kind
-	country string
-	point   location.Point
-	code    string
-	pickup  bool
+	id       commerce.ID
+	kind     location.Kind
+	country  string
+	point    location.Point
+	code     string
+	pickup   bool
+	currency commerce.Currency
+}
+
+// targetColumns are the columns of a target, read by findTarget and
+// shipFrom.
+const targetColumns = `l.id, l.kind, l.country_code, l.latitude, l.longitude, l.code, l.pickup_enabled, l.currency_code`
+
+func (t *target) scanTargets() []any {
+	return []any{&t.id, &t.kind, &t.country, &t.point.Lat, &t.point.Lng, &t.code, &t.pickup, &t.currency}
 }
 
 func findTarget(ctx context.Context, q db.Querier, id commerce.ID) (*target, error) {
 	var t target
-	err := q.QueryRow(ctx, `SELECT id, kind, country_code, latitude, longitude, code, pickup_enabled FROM locations WHERE id = $1`, id).
-		Scan(&t.id, &t.kind, &t.country, &t.point.Lat, &t.point.Lng, &t.code, &t.pickup)
+	err := q.QueryRow(ctx, `SELECT `+targetColumns+` FROM locations l WHERE l.id = $1`, id).Scan(t.scanTargets()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -431,9 +439,6 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 				Message: fmt.Sprintf("%s has no price in %s any more; remove it from the cart", c.Lines[i].Variant.SKU, c.Currency)}
 		}
 	}
-	if err := checkFulfillmentCurrency(ctx, tx, c.Currency, in.Fulfillment); err != nil {
-		return nil, nil, err
-	}
 	now := s.now()
 	orderID := commerce.NewID()
 	want := wanted(c)
@@ -458,6 +463,9 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		if err != nil {
 			return nil, nil, err
 		}
+		if err := loc.sells(c.Currency, "fulfillment.pickup.locationId"); err != nil {
+			return nil, nil, err
+		}
 		if loc == nil || loc.kind != location.Store || !loc.pickup {
 			return nil, nil, commerce.InvalidInput("fulfillment.pickup.locationId", "this store does not offer pickup")
 		}
@@ -472,6 +480,9 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 		if err != nil {
 			return nil, nil, err
 		}
+		if err := loc.sells(c.Currency, "fulfillment.shipping.fromLocationId"); err != nil {
+			return nil, nil, err
+		}
 		if loc == nil {
 			return nil, nil, commerce.InvalidInput("fulfillment.shipping.fromLocationId", "no such location")
 		}
@@ -482,7 +493,7 @@ func (s *Service) checkoutTx(ctx context.Context, tx pgx.Tx, ch *channel.Channel
 			return nil, nil, err
 		}
 	default:
-		cands, err := shipFromIn(ctx, tx, c.Currency, want, &f.Shipping.Address)
+		cands, err := shipFrom(ctx, tx, c.Currency, want, &f.Shipping.Address)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -653,9 +664,13 @@ func wantArgs(want []inventory.Line) pgx.NamedArgs {
 
 // shipFrom lists the locations that hold every unit, best first (see
 // Checkout).
-func shipFrom(ctx context.Context, q db.Querier, want []inventory.Line, to *Address) ([]target, error) {
-	rows, err := q.Query(ctx, `SELECT l.id, l.kind, l.country_code, l.latitude, l.longitude, l.code, l.pickup_enabled
-		FROM locations l WHERE `+haveAll, wantArgs(want))
+//
+// Only locations of the cart's currency cur are candidates: the automatic
+// choice of a shipping origin never leaves it.
+func shipFrom(ctx context.Context, q db.Querier, cur commerce.Currency, want []inventory.Line, to *Address) ([]target, error) {
+	args := wantArgs(want)
+	args["currency"] = string(cur)
+	rows, err := q.Query(ctx, `SELECT `+targetColumns+` FROM locations l WHERE l.currency_code = @currency AND `+haveAll, args)
 	if err != nil {
 		return nil, err
 	}
@@ -663,7 +678,7 @@ func shipFrom(ctx context.Context, q db.Querier, want []inventory.Line, to *Addr
 		t   target
 		out []target
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&t.id, &t.kind, &t.country, &t.point.Lat, &t.point.Lng, &t.code, &t.pickup}, func() error {
+	if _, err := pgx.ForEachRow(rows, t.scanTargets(), func() error {
 		out = append(out, t)
 		return nil
 	}); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/internal/db"
-	"github.com/omnicanal/omnicanal/commerce/inventory"
 )
 
 // A location sells in one currency (locations.currency_code, migration
@@ -37,49 +36,21 @@ func CheckLocationCurrencyTx(ctx context.Context, q db.Querier, id commerce.ID, 
 	if err != nil {
 		return fmt.Errorf("location currency: %w", err)
 	}
+	return currencyMismatch(lc, cur, field)
+}
+
+// sells refuses (INVALID_INPUT on field) a checkout's location of another
+// currency than cur; a nil target passes (the caller reports it).
+func (t *target) sells(cur commerce.Currency, field string) error {
+	if t == nil {
+		return nil
+	}
+	return currencyMismatch(t.currency, cur, field)
+}
+
+func currencyMismatch(lc, cur commerce.Currency, field string) error {
 	if lc != "" && lc != cur {
 		return commerce.InvalidInput(field, "this location sells in %s, not in %s: choose one of the %s locations", lc, cur, cur)
 	}
 	return nil
-}
-
-// checkFulfillmentCurrency refuses a pickup store or a chosen shipping
-// origin of another currency than the cart's (checkout).
-func checkFulfillmentCurrency(ctx context.Context, q db.Querier, cur commerce.Currency, f Fulfillment) error {
-	switch {
-	case f.Pickup != nil:
-		return CheckLocationCurrencyTx(ctx, q, f.Pickup.LocationID, cur, "fulfillment.pickup.locationId")
-	case f.Shipping != nil && f.Shipping.FromLocationID != nil:
-		return CheckLocationCurrencyTx(ctx, q, *f.Shipping.FromLocationID, cur, "fulfillment.shipping.fromLocationId")
-	}
-	return nil
-}
-
-// shipFromIn is shipFrom among the locations of currency cur only: the
-// automatic choice of a shipping origin never leaves the cart's currency.
-func shipFromIn(ctx context.Context, q db.Querier, cur commerce.Currency, want []inventory.Line, to *Address) ([]target, error) {
-	all, err := shipFrom(ctx, q, want, to)
-	if err != nil || len(all) == 0 {
-		return all, err
-	}
-	ids := make([]commerce.ID, len(all))
-	for i, t := range all {
-		ids[i] = t.id
-	}
-	rows, err := q.Query(ctx, `SELECT id FROM locations WHERE id = ANY($1) AND currency_code = $2`, ids, string(cur))
-	if err != nil {
-		return nil, err
-	}
-	ok := map[commerce.ID]bool{}
-	var id commerce.ID
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { ok[id] = true; return nil }); err != nil {
-		return nil, err
-	}
-	out := all[:0]
-	for _, t := range all {
-		if ok[t.id] {
-			out = append(out, t)
-		}
-	}
-	return out, nil
 }
