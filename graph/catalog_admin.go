@@ -11,6 +11,24 @@ import (
 // Conversions for the staff catalog mutations (catalog_admin.resolvers.go):
 // GraphQL inputs to catalog inputs, and input errors to userErrors.
 
+// userErrorsAs is userErrors with another payload's error type of the
+// same fields (OfferUserError, InventoryUserError, …).
+func userErrorsAs[T ~struct {
+	Field   []string `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}](err error, input string, args ...string) ([]T, error) {
+	errs, err := userErrors(err, input, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(errs))
+	for i, e := range errs {
+		out[i] = T(e)
+	}
+	return out, nil
+}
+
 // userErrors splits a write's error: the input errors a client should fix
 // become userErrors (and the call succeeds, Shopify style); anything else
 // (UNAUTHENTICATED, FORBIDDEN, internal) stays a top-level error. The

@@ -12,20 +12,6 @@ import (
 
 // Conversions for the staff stock operations (inventory_admin.resolvers.go).
 
-// inventoryUserErrors is userErrors (catalog_admin.go) with the inventory
-// payloads' error type, which has the same fields.
-func inventoryUserErrors(err error, input string, args ...string) ([]model.InventoryUserError, error) {
-	errs, err := userErrors(err, input, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]model.InventoryUserError, len(errs))
-	for i, e := range errs {
-		out[i] = model.InventoryUserError(e)
-	}
-	return out, nil
-}
-
 func inventoryAdjustment(in model.InventoryAdjustInput, idempotencyKey *string) inventory.Adjustment {
 	a := inventory.Adjustment{VariantID: in.VariantID, LocationID: in.LocationID, Delta: in.Delta, SetOnHand: in.SetOnHand}
 	if in.Kind != nil {

@@ -17,7 +17,7 @@ import (
 // InventoryAdjust is the resolver for the inventoryAdjust field.
 func (r *mutationResolver) InventoryAdjust(ctx context.Context, input model.InventoryAdjustInput, idempotencyKey *string) (*model.InventoryAdjustPayload, error) {
 	m, err := r.Services.Inventory.AdjustStock(ctx, inventoryAdjustment(input, idempotencyKey))
-	errs, err := inventoryUserErrors(err, "input", "idempotencyKey")
+	errs, err := userErrorsAs[model.InventoryUserError](err, "input", "idempotencyKey")
 	if err != nil {
 		return nil, err
 	}

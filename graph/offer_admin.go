@@ -16,20 +16,6 @@ import (
 // GraphQL inputs to offer.Input, offers to their GraphQL shape, and input
 // errors to userErrors.
 
-// offerUserErrors is userErrors (catalog_admin.go) with the offer payloads'
-// error type, which has the same fields.
-func offerUserErrors(err error, input string, args ...string) ([]model.OfferUserError, error) {
-	errs, err := userErrors(err, input, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]model.OfferUserError, len(errs))
-	for i, e := range errs {
-		out[i] = model.OfferUserError(e)
-	}
-	return out, nil
-}
-
 func offerCreateInput(in model.OfferCreateInput) offer.Input {
 	return offer.Input{
 		Title: &in.Title, Kind: &in.Kind, Target: in.Target, Priority: in.Priority, Stackable: in.Stackable,

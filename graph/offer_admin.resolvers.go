@@ -21,7 +21,7 @@ func (r *mutationResolver) OfferCreate(ctx context.Context, input model.OfferCre
 		key = *idempotencyKey
 	}
 	o, err := r.Services.Offers.CreateOffer(ctx, offerCreateInput(input), key)
-	errs, err := offerUserErrors(err, "input", "idempotencyKey")
+	errs, err := userErrorsAs[model.OfferUserError](err, "input", "idempotencyKey")
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (r *mutationResolver) OfferCreate(ctx context.Context, input model.OfferCre
 // OfferUpdate is the resolver for the offerUpdate field.
 func (r *mutationResolver) OfferUpdate(ctx context.Context, id uuid.UUID, input model.OfferUpdateInput) (*model.OfferUpdatePayload, error) {
 	o, err := r.Services.Offers.UpdateOffer(ctx, id, offerUpdateInput(input))
-	errs, err := offerUserErrors(err, "input", "id")
+	errs, err := userErrorsAs[model.OfferUserError](err, "input", "id")
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (r *mutationResolver) OfferUpdate(ctx context.Context, id uuid.UUID, input 
 // OfferDisable is the resolver for the offerDisable field.
 func (r *mutationResolver) OfferDisable(ctx context.Context, id uuid.UUID) (*model.OfferDisablePayload, error) {
 	o, err := r.Services.Offers.DisableOffer(ctx, id)
-	errs, err := offerUserErrors(err, "")
+	errs, err := userErrorsAs[model.OfferUserError](err, "")
 	if err != nil {
 		return nil, err
 	}
