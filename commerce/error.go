@@ -74,3 +74,39 @@ func ErrorCode(err error) string {
 	}
 	return ErrInternal
 }
+
+// Leaves returns the *Error leaves of err, however joined (errors.Join) or
+// wrapped, when every leaf is an *Error that keep accepts; otherwise nil
+// and false, and the caller reports err as a whole. A nil err has no
+// leaves and is not accepted.
+func Leaves(err error, keep func(*Error) bool) ([]*Error, bool) {
+	var out []*Error
+	var walk func(error) bool
+	walk = func(e error) bool {
+		if ce, ok := e.(*Error); ok {
+			if !keep(ce) {
+				return false
+			}
+			out = append(out, ce)
+			return true
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if !walk(e) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			if next := u.Unwrap(); next != nil {
+				return walk(next)
+			}
+		}
+		return false
+	}
+	if err == nil || !walk(err) {
+		return nil, false
+	}
+	return out, true
+}

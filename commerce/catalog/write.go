@@ -339,35 +339,13 @@ func (s *Service) edit(ctx context.Context, id commerce.ID, idField string, chan
 // or wrapped. For any other error (internal, UNAUTHENTICATED, …) it returns
 // nil, and the caller reports err as a whole.
 func InputErrors(err error) []*commerce.Error {
-	var out []*commerce.Error
-	var walk func(error) bool
-	walk = func(e error) bool {
-		if ce, ok := e.(*commerce.Error); ok {
-			switch ce.Code {
-			case commerce.ErrInvalidInput, commerce.ErrConflict, commerce.ErrNotFound:
-				out = append(out, ce)
-				return true
-			}
-			return false
-		}
-		switch u := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if !walk(e) {
-					return false
-				}
-			}
+	out, _ := commerce.Leaves(err, func(ce *commerce.Error) bool {
+		switch ce.Code {
+		case commerce.ErrInvalidInput, commerce.ErrConflict, commerce.ErrNotFound:
 			return true
-		case interface{ Unwrap() error }:
-			if next := u.Unwrap(); next != nil {
-				return walk(next)
-			}
 		}
 		return false
-	}
-	if err == nil || !walk(err) {
-		return nil
-	}
+	})
 	return out
 }
 

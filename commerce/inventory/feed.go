@@ -195,29 +195,13 @@ func (s *Service) feedLine(ctx context.Context, who commerce.Principal, n int, r
 		return res
 	}
 	res.Status = FeedFailed
-	var walk func(error) bool
-	walk = func(e error) bool {
-		if ce, ok := e.(*commerce.Error); ok && ce.Code != commerce.ErrInternal {
-			res.Errors = append(res.Errors, FeedError{Field: ce.Field, Code: ce.Code, Message: ce.Message})
-			return true
-		}
-		switch u := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if !walk(e) {
-					return false
-				}
-			}
-			return true
-		case interface{ Unwrap() error }:
-			if next := u.Unwrap(); next != nil {
-				return walk(next)
-			}
-		}
-		return false
-	}
-	if !walk(err) {
+	errs, ok := commerce.Leaves(err, func(ce *commerce.Error) bool { return ce.Code != commerce.ErrInternal })
+	if !ok {
 		res.Errors, res.Cause = []FeedError{{Code: commerce.ErrInternal, Message: "internal error"}}, err
+		return res
+	}
+	for _, ce := range errs {
+		res.Errors = append(res.Errors, FeedError{Field: ce.Field, Code: ce.Code, Message: ce.Message})
 	}
 	return res
 }
