@@ -26,16 +26,13 @@ import (
 	"github.com/omnicanal/omnicanal/internal/reqid"
 )
 
-// liveServer is one server instance: its own pool, its own hub LISTENing
-// on the shared database, and the real handler.
-func liveServer(t testing.TB, url string) *server {
+// runHub runs a LISTEN/NOTIFY hub (carts', pickup's) until the test ends,
+// and waits until it listens.
+func runHub(t testing.TB, hub interface {
+	Run(context.Context) error
+	Listening() bool
+}) {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	hub := cart.NewHub(pool, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
@@ -47,6 +44,19 @@ func liveServer(t testing.TB, url string) *server {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// liveServer is one server instance: its own pool, its own hub LISTENing
+// on the shared database, and the real handler.
+func liveServer(t testing.TB, url string) *server {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	hub := cart.NewHub(pool, nil)
+	runHub(t, hub)
 	svc := services(pool)
 	svc.Customers = customer.NewService(pool, customer.WithPasswordParams(customer.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
 	svc.Carts = cart.NewService(pool, nil, cart.WithHub(hub))

@@ -37,17 +37,7 @@ func pickupServer(t *testing.T, url string) *cartServer {
 	}
 	t.Cleanup(pool.Close)
 	hub := pickup.NewHub(pool, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(10 * time.Second)
-	for !hub.Listening() {
-		if time.Now().After(deadline) {
-			t.Fatal("the pickup hub does not listen")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	runHub(t, hub)
 	svc := services(pool)
 	svc.Customers = customer.NewService(pool, customer.WithPasswordParams(customer.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
 	svc.Offers = offer.NewService(pool)
