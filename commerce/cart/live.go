@@ -15,7 +15,8 @@ import (
 
 // Live updates. Every change of a cart bumps its version, and a trigger on
 // that column notifies the Postgres channel "cart" with the cart id, at
-// commit (migration 0008). Each server process runs one Hub
+// commit (migration 0008), if some server has a watcher of the cart
+// (migration 0016: the hub records its watches in the database). Each server process runs one Hub
 // (commerce/internal/listen): one dedicated connection LISTENing on "cart",
 // that wakes the watchers of the notified cart. A watcher (Watch, one per
 // subscription) then reads the cart again with its own access — the
@@ -88,7 +89,10 @@ func (s *Service) Watch(ctx context.Context, id commerce.ID, token string) (<-ch
 	}
 	// Registered before the first read, so that a change committed between
 	// the read and the registration is not missed.
-	wake, stop := s.hub.l.Subscribe(id)
+	wake, stop, err := s.hub.l.Subscribe(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("cart.Watch: %w", err)
+	}
 	c, err := s.FindCart(ctx, id, token)
 	if err != nil {
 		stop()

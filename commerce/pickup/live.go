@@ -17,7 +17,8 @@ import (
 // Live queues, on the pattern of the live carts (commerce/cart/live.go):
 // a trigger on orders notifies the Postgres channel "pickup" with the
 // location id whenever a pickup order is inserted or its version moves
-// (every transition, an arrival), at commit (migration 0014). Each server
+// (every transition, an arrival), at commit (migration 0014), if some
+// server has a watcher of that store (migration 0016). Each server
 // process runs one Hub (commerce/internal/listen), a dedicated connection
 // LISTENing on "pickup", that wakes the watchers of the notified store; a
 // watcher then reads the queue again with the subscriber's own access and
@@ -66,7 +67,10 @@ func (s *Service) Watch(ctx context.Context, loc commerce.ID) (<-chan []Entry, e
 	if s.hub == nil {
 		return nil, errors.New("pickup.Watch: live queues are not configured (pickup.WithHub)")
 	}
-	wake, stop := s.hub.l.Subscribe(loc)
+	wake, stop, err := s.hub.l.Subscribe(ctx, loc)
+	if err != nil {
+		return nil, fmt.Errorf("pickup.Watch: %w", err)
+	}
 	q, err := s.FindQueue(ctx, loc)
 	if err != nil {
 		stop()
