@@ -45,39 +45,63 @@ func stockAt(variant string) string {
 const soldHere = `(p.status = 'active' AND (SELECT true FROM product_publications pub
 		WHERE pub.product_id = p.id AND pub.channel_id = @channel))`
 
-// addSQL adds lines, one row out per input line. A new variant is
-// inserted if it is sold here, priced in the cart's currency and in stock;
-// a variant already in the cart has its quantity raised atomically, and
-// the stock check of the raised quantity runs in ON CONFLICT's WHERE, on
-// the latest version of the line, so concurrent adds cannot oversell it.
+// addSQL adds lines, one row out per input line, all or nothing. It
+// checks every line first, on the statement's snapshot of the cart
+// ("target", not locked): the variant is sold here, priced in the cart's
+// currency and in stock for the cart's quantity and this one, and the cart
+// has room for the new lines. Only if all pass does it bump the cart
+// (taking its row lock) and write the lines: a new variant is inserted, a
+// variant already in the cart has its quantity raised atomically.
+//
+// All or nothing within the statement is what lets AddLines commit in the
+// same round trip (pipelinedTx): nothing is ever left to roll back after a
+// refusal. The one case the snapshot cannot settle is a concurrent add that
+// raised the same line between the snapshot and the lock: ON CONFLICT
+// sees the latest quantity, and if the sum is beyond the stock the
+// statement fails with cart_add_raced() (SQLSTATE OC001, migration 0017)
+// and the add is tried again on a fresh snapshot. A bump refused because
+// the cart's pickup store changed meanwhile (stock was checked at the old
+// one) is tried again the same way.
+//
 // RETURNING's xmax = 0 is Postgres's way of telling an inserted row from an
 // updated one (an upsert's update leaves its locker in xmax).
 var addSQL = `WITH input AS (
 		SELECT * FROM unnest(@variants::uuid[], @quantities::int[], @line_ids::uuid[])
 			WITH ORDINALITY AS i(variant_id, quantity, line_id, ord)
-	), ` + bump("", "") + `, checked AS (
+	), target AS (
+		SELECT c.id, c.currency_code, c.pickup_location_id FROM carts c WHERE ` + reach + ` AND c.status = 'active'
+	), checked AS (
 		SELECT i.ord, i.variant_id, i.quantity, i.line_id, coalesce(v.sku, '') AS sku,
 			coalesce(` + soldHere + `, false) AS sold,
 			EXISTS (SELECT 1 FROM variant_prices vp WHERE vp.variant_id = i.variant_id AND vp.currency_code = b.currency_code) AS priced,
 			least(` + stockAt("i.variant_id") + `, @max_quantity) AS available,
 			coalesce((SELECT x.quantity FROM cart_lines x WHERE x.cart_id = b.id AND x.variant_id = i.variant_id), 0) AS current
-		FROM input i CROSS JOIN bumped b
+		FROM input i CROSS JOIN target b
 		LEFT JOIN variants v ON v.id = i.variant_id
 		LEFT JOIN products p ON p.id = v.product_id
-	), added AS (
+	), verdict AS (
+		SELECT bool_and(k.sold AND k.priced AND k.current + k.quantity <= k.available) AS lines_ok,
+			coalesce(bool_or(k.current = 0), false) AND
+				(SELECT count(*) FROM cart_lines x WHERE x.cart_id = (SELECT id FROM target))
+					+ count(*) FILTER (WHERE k.current = 0) > @max_lines AS full
+		FROM checked k
+	), ` + bump("", ` AND c.pickup_location_id IS NOT DISTINCT FROM (SELECT t.pickup_location_id FROM target t)
+			AND (SELECT v.lines_ok AND NOT v.full FROM verdict v)`) + `, added AS (
 		INSERT INTO cart_lines AS l (cart_id, id, variant_id, quantity, channel_id, updated_channel_id)
-		SELECT @cart, k.line_id, k.variant_id, k.quantity, @channel, @channel FROM checked k
-		WHERE k.sold AND k.priced AND k.quantity <= k.available
+		SELECT b.id, k.line_id, k.variant_id, k.quantity, @channel, @channel FROM checked k CROSS JOIN bumped b
 		ON CONFLICT (cart_id, variant_id) DO UPDATE
-			SET quantity = l.quantity + EXCLUDED.quantity, updated_at = now(), updated_channel_id = EXCLUDED.updated_channel_id
-			WHERE l.quantity + EXCLUDED.quantity <= (SELECT k.available FROM checked k WHERE k.variant_id = EXCLUDED.variant_id)
-		RETURNING l.variant_id, l.quantity, xmax = 0 AS inserted
+			SET quantity = CASE WHEN l.quantity + EXCLUDED.quantity <= (SELECT k.available FROM checked k WHERE k.variant_id = EXCLUDED.variant_id)
+					THEN l.quantity + EXCLUDED.quantity ELSE cart_add_raced() END,
+				updated_at = now(), updated_channel_id = EXCLUDED.updated_channel_id
+		RETURNING l.variant_id
 	)
-	SELECT b.version, b.pickup_location_id, k.ord, k.variant_id, k.sku, k.sold, k.priced, k.available, k.current,
-		a.quantity IS NOT NULL, coalesce(a.inserted, false),
-		CASE WHEN (SELECT bool_or(k.current = 0) FROM checked k) THEN (SELECT count(*) FROM cart_lines x WHERE x.cart_id = b.id)::int END
-	FROM bumped b CROSS JOIN checked k LEFT JOIN added a ON a.variant_id = k.variant_id
+	SELECT b.version, t.pickup_location_id, k.ord, k.variant_id, k.sku, k.sold, k.priced, k.available, k.current,
+		(SELECT v.full FROM verdict v), (SELECT count(*) FROM added)::int
+	FROM target t CROSS JOIN checked k LEFT JOIN bumped b ON true
 	ORDER BY k.ord`
+
+// errAddRaced is the SQLSTATE of cart_add_raced(): see addSQL.
+const errAddRaced = "OC001"
 
 // addStmt is addSQL with positional arguments, for the hot path.
 var addStmt = toPositional(addSQL)
@@ -103,7 +127,7 @@ func (s *Service) AddLines(ctx context.Context, id commerce.ID, token string, li
 			return id, nil, err
 		}
 		var c *Cart
-		err = s.pipelinedTx(ctx, func(conn *pgxpool.Conn) error {
+		err = s.pipelinedTx(ctx, ifVersion == nil, func(conn *pgxpool.Conn) error {
 			c, err = addLines(ctx, conn, acc, id, ch, reqs, ifVersion, "lines", true)
 			return err
 		})
@@ -154,31 +178,33 @@ type batchSender interface {
 }
 
 // addLines runs addSQL in q and turns refused lines into errors. With
-// readBack, q is a connection outside a transaction (see pipelinedTx): the
-// round trip that begins the transaction and makes the change also reads
-// the changed cart (unpriced), after the change and under the cart's row
-// lock, so that it is exactly the cart this change made. The cart is nil
-// on a refusal. Without readBack, q is the caller's transaction.
-func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, readBack bool) (*Cart, error) {
+// commit, q is a connection outside a transaction (see pipelinedTx): one
+// round trip begins the transaction, makes the change, reads the changed
+// cart (unpriced, after the change and under the cart's row lock, so that
+// it is exactly the cart this change made) and commits, which addSQL's all
+// or nothing makes safe. The cart is nil on a refusal. Without commit, q
+// is the caller's transaction.
+func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, commit bool) (*Cart, error) {
 	variants, quantities, lineIDs := make([]commerce.ID, len(reqs)), make([]int, len(reqs)), make([]commerce.ID, len(reqs))
 	for i, r := range reqs {
 		variants[i], quantities[i], lineIDs[i] = r.id, r.quantity, commerce.NewID()
 	}
 	args := acc.args(id)
-	args["if_version"], args["channel"], args["max_quantity"] = ifVersion, ch.ID, MaxQuantity
+	args["if_version"], args["channel"], args["max_quantity"], args["max_lines"] = ifVersion, ch.ID, MaxQuantity, MaxLines
 	args["variants"], args["quantities"], args["line_ids"] = variants, quantities, lineIDs
 	batch := &pgx.Batch{}
-	if readBack {
+	if commit {
 		batch.Queue("BEGIN")
 	}
 	batch.Queue(genericPlans)
 	batch.Queue(addStmt.sql, addStmt.args(args)...)
-	if readBack {
+	if commit {
 		batch.Queue(readStmt.sql, readStmt.args(acc.args(id))...)
+		batch.Queue("COMMIT")
 	}
 	br := q.SendBatch(ctx, batch)
 	defer br.Close()
-	if readBack {
+	if commit {
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
@@ -192,21 +218,21 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 		return nil, err
 	}
 	type outcome struct {
-		version            int
+		version            *int // nil: the cart was not bumped, nothing was written
 		pickup             *commerce.ID
 		ord                int
 		variant            commerce.ID
 		sku                string
 		sold, priced       bool
 		available, current int
-		applied, inserted  bool
-		linesSeen          *int // the cart's lines, counted only when the add may insert one
+		full               bool
+		added              int
 	}
 	var outs []outcome
 	for rows.Next() {
 		var o outcome
 		if err := rows.Scan(&o.version, &o.pickup, &o.ord, &o.variant, &o.sku, &o.sold, &o.priced, &o.available, &o.current,
-			&o.applied, &o.inserted, &o.linesSeen); err != nil {
+			&o.full, &o.added); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -217,10 +243,28 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 		return nil, err
 	}
 	if len(outs) == 0 {
-		return nil, errNoBump
+		return nil, errNoBump // not reachable or not active
+	}
+	if outs[0].version != nil {
+		if outs[0].added != len(outs) { // addSQL writes every line or fails
+			return nil, fmt.Errorf("cart: the add wrote %d of %d lines", outs[0].added, len(outs))
+		}
+		if !commit {
+			return nil, nil
+		}
+		rows, err := br.Query()
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		c, err := scanCart(rows)
+		if err != nil {
+			return nil, err
+		}
+		_, err = br.Exec() // COMMIT
+		return c, err
 	}
 	var errs []error
-	inserted := 0
 	for _, o := range outs {
 		r := reqs[o.ord-1]
 		at := fmt.Sprintf("%s[%d]", field, r.index)
@@ -230,31 +274,25 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 				Message: "no variant with this id is sold on this channel"})
 		case !o.priced:
 			errs = append(errs, commerce.InvalidInput(at+".merchandiseId", "%s has no price in this cart's currency", o.sku))
-		case !o.applied && o.current+r.quantity > MaxQuantity:
+		case o.current+r.quantity > MaxQuantity:
 			errs = append(errs, commerce.InvalidInput(at+".quantity", "a line holds at most %d units", MaxQuantity))
-		case !o.applied:
+		case o.current+r.quantity > o.available:
 			errs = append(errs, &StockError{Field: at + ".quantity", VariantID: o.variant, SKU: o.sku,
 				Requested: o.current + r.quantity, Available: o.available, pickup: o.pickup, origin: origin(o.pickup, ch)})
-		case o.inserted:
-			inserted++
 		}
 	}
-	// The count is the statement's snapshot, which does not see its own
-	// inserts (nor, in a race, a concurrent add's): see MaxLines. It is
-	// made only when the snapshot lacks one of the variants; an insert
-	// without it replaces a line removed meanwhile, and adds none.
-	if n := outs[0].linesSeen; len(errs) == 0 && inserted > 0 && n != nil && *n+inserted > MaxLines {
+	// The count is the statement's snapshot, which does not see a
+	// concurrent add's new lines: see MaxLines.
+	if len(errs) == 0 && outs[0].full {
 		errs = append(errs, commerce.InvalidInput(field, "a cart holds at most %d lines", MaxLines))
 	}
-	if len(errs) > 0 || !readBack {
-		return nil, errors.Join(errs...)
+	if len(errs) == 0 {
+		// Every line passed, yet the cart was not bumped: it moved from
+		// the version asked for, stopped being active, or changed its
+		// pickup store since the snapshot.
+		return nil, errCartMoved
 	}
-	rows, err = br.Query()
-	if err != nil {
-		rows.Close()
-		return nil, err
-	}
-	return scanCart(rows)
+	return nil, errors.Join(errs...)
 }
 
 // origin is where distances to other stores are measured from: the pickup
@@ -382,6 +420,11 @@ func copyID(id *commerce.ID) *commerce.ID {
 // cart is not reachable, not active, or not at the expected version.
 // change tells which from a fresh read.
 var errNoBump = errors.New("cart: no cart changed")
+
+// errCartMoved is errNoBump for an add whose lines all passed on the
+// statement's snapshot of a reachable, active cart: the cart changed
+// between that snapshot and the bump. Worth another try without ifVersion.
+var errCartMoved = fmt.Errorf("%w: the cart moved meanwhile", errNoBump)
 
 // change runs one mutation of a cart: fn in a transaction (with retries),
 // then a fresh read of the cart, priced. When fn refuses the change with
