@@ -70,8 +70,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	switch cmd {
 	case "dev":
+		tuneGC()
 		return runDev(ctx, cfg, log, stdout)
 	case "serve":
+		tuneGC()
 		return runServe(ctx, cfg, log, nil)
 	case "migrate":
 		return withPool(ctx, cfg, func(pool *pgxpool.Pool) error { return migrate(ctx, pool, log) })
@@ -207,8 +209,10 @@ func reindex(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 // server's CPU on GC under a load of cart adds. With the limit alone, cart
 // adds went from ~960 to ~1,300 a second and the listing's p99 at 64
 // connections from 49 to 23 ms, with the resident size at 74–75 MiB
-// (docs/performance.md). Without a limit (GOMEMLIMIT=off, or a huge one)
-// GOGC stays at 400, never off.
+// (docs/performance.md). Without a limit, or with one of 1 GiB or more
+// (GOMEMLIMIT), GOGC stays at 400: off, the heap would grow that far.
+//
+// Called by dev and serve only: the other commands are short-lived.
 func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(60 << 20)
