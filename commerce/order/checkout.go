@@ -150,8 +150,12 @@ func (s *Service) checkout(ctx context.Context, in CheckoutInput) (*CheckoutResu
 	// A retry finds the order without locking anything: one statement
 	// tells whether there is an order for the cart or the key at all.
 	var seen bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE cart_id = $1
-			OR (idempotency_scope = $2 AND idempotency_key_hash = $3))`, in.CartID, scope, keyHash).Scan(&seen); err != nil {
+	// Two EXISTS rather than one with OR: planned on an empty orders table
+	// (a new shop), the OR became a sequential scan, and the connection's
+	// cached plan stayed one as the table grew (1.1 ms a checkout after
+	// 3,000 orders, docs/performance.md).
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE cart_id = $1)
+			OR EXISTS (SELECT 1 FROM orders WHERE idempotency_scope = $2 AND idempotency_key_hash = $3)`, in.CartID, scope, keyHash).Scan(&seen); err != nil {
 		return nil, err
 	}
 	if seen {
