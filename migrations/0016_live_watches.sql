@@ -25,9 +25,15 @@ CREATE UNLOGGED TABLE live_watches (
 -- statement that changed the row, with the row locked): it sees every watch
 -- committed before. listen.Hub.Subscribe covers the changes whose trigger
 -- ran just before a watch was committed.
-CREATE FUNCTION live_watched(channel text, id uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM live_watches w
-        WHERE w.channel = live_watched.channel AND w.id = live_watched.id AND w.expires_at > now())
+--
+-- plpgsql, not sql: a sql function called from a trigger is planned anew at
+-- every call (7 % of the machine's CPU under cart adds), while plpgsql keeps
+-- its query's plan for the session.
+CREATE FUNCTION live_watched(channel text, id uuid) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM live_watches w
+        WHERE w.channel = live_watched.channel AND w.id = live_watched.id AND w.expires_at > now());
+END
 $$;
 
 CREATE OR REPLACE FUNCTION carts_notify() RETURNS trigger LANGUAGE plpgsql AS $$
