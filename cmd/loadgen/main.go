@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -61,10 +62,25 @@ type config struct {
 }
 
 func main() {
+	quietGC()
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
+}
+
+// quietGC keeps the tool's garbage collector out of the measurement, unless
+// GOGC or GOMEMLIMIT say otherwise: the tool shares the machine with the
+// server it measures, and at Go's default it spent a good part of its CPU
+// collecting the response bodies it reads (each listing is ~100 KB), CPU
+// the server then lacked (docs/performance.md). It collects only as its
+// heap nears 256 MiB.
+func quietGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(256 << 20)
+	debug.SetGCPercent(-1)
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
