@@ -25,9 +25,9 @@
 //
 // A change whose trigger ran just before a watch was recorded does not
 // notify, yet may commit after the watcher's first read. Subscribe covers
-// it: once the watch is recorded, the hub waits for every transaction in
-// progress at that moment to end, then wakes the id's watchers once, so
-// they read what such a change made.
+// it: once the watch is recorded, it waits for every transaction in
+// progress at that moment to end before it returns, so the watcher's first
+// read sees what such a change made.
 package listen
 
 import (
