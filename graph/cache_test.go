@@ -65,7 +65,7 @@ func TestCacheServesCatalogReadsUntilTheCatalogChanges(t *testing.T) {
 	// …and the outbox's notification, which every catalog write sends at
 	// commit, purges it on every instance.
 	w := &outbox.Worker{Queue: outbox.Search, Outbox: outbox.NewService(pool), Pool: pool, Poll: time.Hour,
-		Handle: func(context.Context, []commerce.ID) error { return nil }, Notified: cache.Purge}
+		Handle: func(context.Context, []commerce.ID) error { return nil }, Notified: func(string) { cache.Purge() }}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go w.Run(ctx)

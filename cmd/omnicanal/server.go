@@ -170,12 +170,17 @@ func (a *app) indexWorker(pool *pgxpool.Pool, log *slog.Logger) *outbox.Worker {
 	// Every catalog, price, stock or publication change queues a search
 	// update in its transaction, and the queue's NOTIFY reaches every
 	// instance at commit: the moment cached answers, and the catalog data
-	// carts keep for their lines, go stale.
-	w.Notified = func() {
+	// carts keep for their lines, go stale. The carts' data holds no stock,
+	// so a stock change alone (a checkout taking a store's last unit) leaves
+	// it: purging it there made checkouts read their lines' catalog data
+	// again and again under load (docs/performance.md, issue 5).
+	w.Notified = func(kind string) {
 		if a.Cache != nil {
 			a.Cache.Purge()
 		}
-		a.Carts.PurgeCatalog()
+		if kind != outbox.StockOnly {
+			a.Carts.PurgeCatalog()
+		}
 	}
 	return w
 }

@@ -111,7 +111,7 @@ func apply(ctx context.Context, tx pgx.Tx, c change, guard string) (r result, ok
 	// The search document lists the stores holding stock: only a crossing
 	// of zero changes it.
 	if (before > 0) != (after > 0) {
-		if err := outbox.Enqueue(ctx, tx, outbox.Search, productID); err != nil {
+		if err := outbox.EnqueueKind(ctx, tx, outbox.Search, outbox.StockOnly, productID); err != nil {
 			return result{}, false, err
 		}
 	}

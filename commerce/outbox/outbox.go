@@ -35,14 +35,29 @@ const notifyChannel = "outbox"
 // Enqueue records, inside the caller's transaction, that the aggregates
 // changed and that queue's consumer has work to do for them.
 func Enqueue(ctx context.Context, tx db.Querier, queue string, aggregateIDs ...commerce.ID) error {
+	return EnqueueKind(ctx, tx, queue, "", aggregateIDs...)
+}
+
+// StockOnly is the kind of a search update that a stock change alone made
+// (a variant ran out at a store, or came back): the caches of catalog data
+// that hold no stock need not be purged for it (Worker.Notified).
+const StockOnly = "stock"
+
+// EnqueueKind is Enqueue for a change of a kind the queue's listeners may
+// tell apart (see Worker.Notified); "" is Enqueue's.
+func EnqueueKind(ctx context.Context, tx db.Querier, queue, kind string, aggregateIDs ...commerce.ID) error {
 	if len(aggregateIDs) == 0 {
 		return nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO outbox (queue, aggregate_id) SELECT $1, unnest($2::uuid[])`, queue, aggregateIDs); err != nil {
 		return fmt.Errorf("outbox.Enqueue: %w", err)
 	}
+	payload := queue
+	if kind != "" {
+		payload += ":" + kind
+	}
 	// Delivered at commit, and only then: a rolled-back change wakes no one.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, queue); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, payload); err != nil {
 		return fmt.Errorf("outbox.Enqueue: %w", err)
 	}
 	return nil

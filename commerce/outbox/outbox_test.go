@@ -242,3 +242,42 @@ func TestRunWakesOnNotify(t *testing.T) {
 		t.Fatal("the worker did not wake on NOTIFY")
 	}
 }
+
+// Notified hears the kind of each change: "" for Enqueue, the kind given to
+// EnqueueKind; a notification for another queue is not heard at all.
+func TestNotifiedHearsTheKind(t *testing.T) {
+	pool := commercetest.NewDB(t)
+	kinds := make(chan string, 10)
+	w := &outbox.Worker{Queue: queue, Outbox: outbox.NewService(pool), Pool: pool, Poll: time.Hour,
+		Handle:   func(context.Context, []commerce.ID) error { return nil },
+		Notified: func(kind string) { kinds <- kind }}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go w.Run(ctx)
+	time.Sleep(200 * time.Millisecond) // let it LISTEN
+
+	for _, send := range []func(pgx.Tx) error{
+		func(tx pgx.Tx) error { return outbox.EnqueueKind(t.Context(), tx, "other", outbox.StockOnly, ids(1)...) },
+		func(tx pgx.Tx) error { return outbox.EnqueueKind(t.Context(), tx, queue, outbox.StockOnly, ids(1)...) },
+		func(tx pgx.Tx) error { return outbox.Enqueue(t.Context(), tx, queue, ids(1)...) },
+	} {
+		if err := pgx.BeginFunc(t.Context(), pool, send); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{outbox.StockOnly, ""} {
+		select {
+		case got := <-kinds:
+			if got != want {
+				t.Fatalf("heard kind %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no notification of kind %q", want)
+		}
+	}
+	select {
+	case got := <-kinds:
+		t.Fatalf("heard a third notification (%q): the other queue's", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+}

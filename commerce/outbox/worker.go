@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,9 +29,10 @@ type Worker struct {
 	Poll    time.Duration // how often to look without a notification (default 1 s)
 	Timeout time.Duration // limit of one Handle call (default 1 min)
 	// Notified, when set, is called on every notification for Queue: a
-	// change for this queue has just committed somewhere (any instance).
-	// Caches of what the change affects hook in here.
-	Notified func()
+	// change for this queue has just committed somewhere (any instance),
+	// of the kind given to EnqueueKind ("" for Enqueue). Caches of what the
+	// change affects hook in here.
+	Notified func(kind string)
 }
 
 func (w *Worker) defaults() {
@@ -116,9 +118,10 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 				if err != nil {
 					break
 				}
-				if n.Payload == w.Queue {
+				queue, kind, _ := strings.Cut(n.Payload, ":")
+				if queue == w.Queue {
 					if w.Notified != nil {
-						w.Notified()
+						w.Notified(kind)
 					}
 					select {
 					case wake <- struct{}{}:
