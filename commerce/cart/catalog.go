@@ -23,9 +23,10 @@ import (
 // How current it is: an entry lives at most DefaultCatalogTTL (see
 // WithCatalogTTL), and PurgeCatalog forgets every entry. cmd/omnicanal
 // calls it when the outbox's search queue is notified, which every
-// catalog, price, publication or stock change does at its commit, as for
+// catalog, price or publication change does at its commit, as for
 // graph.Cache: a change reaches carts within milliseconds, on every
-// instance. Prices, stock and publication never come from here: the
+// instance. A stock change alone notifies too (outbox.StockOnly) but does
+// not purge: nothing here holds stock. Prices, stock and publication never come from here: the
 // statements that price or change a cart read them.
 
 // DefaultCatalogTTL bounds how long a line's catalog data may be served
