@@ -257,7 +257,9 @@ func TestNotifiedHearsTheKind(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let it LISTEN
 
 	for _, send := range []func(pgx.Tx) error{
-		func(tx pgx.Tx) error { return outbox.EnqueueKind(t.Context(), tx, "other", outbox.StockOnly, ids(1)...) },
+		func(tx pgx.Tx) error {
+			return outbox.EnqueueKind(t.Context(), tx, "other", outbox.StockOnly, ids(1)...)
+		},
 		func(tx pgx.Tx) error { return outbox.EnqueueKind(t.Context(), tx, queue, outbox.StockOnly, ids(1)...) },
 		func(tx pgx.Tx) error { return outbox.Enqueue(t.Context(), tx, queue, ids(1)...) },
 	} {
