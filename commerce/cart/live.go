@@ -69,10 +69,6 @@ func (h *Hub) Listening() bool { return h.l.Listening() }
 // lost. It returns nil when ctx ends.
 func (h *Hub) Run(ctx context.Context) error { return h.l.Run(ctx) }
 
-// retryRead is how long a watcher waits to read again after a read failed
-// for another reason than access (the database busy or restarting).
-const retryRead = time.Second
-
 // Watch returns the cart now, then again after each change, until ctx ends
 // or the request can no longer reach the cart (a revoked or expired token:
 // the channel is then closed without a last cart), or the cart stops being
@@ -87,58 +83,14 @@ func (s *Service) Watch(ctx context.Context, id commerce.ID, token string) (<-ch
 	if s.hub == nil {
 		return nil, errors.New("cart.Watch: live updates are not configured (cart.WithHub)")
 	}
-	// Registered before the first read, so that a change committed between
-	// the read and the registration is not missed.
-	wake, stop, err := s.hub.l.Subscribe(ctx, id)
+	out, err := listen.Follow(ctx, s.hub.l, id, listen.Follower[*Cart]{
+		Read:  func(ctx context.Context) (*Cart, error) { return s.FindCart(ctx, id, token) },
+		Ended: func(err error) bool { return commerce.ErrorCode(err) == commerce.ErrNotFound }, // access lost
+		Moved: func(prev, next *Cart) bool { return next.Version > prev.Version },
+		Last:  func(c *Cart) bool { return c.Status != Active },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("cart.Watch: %w", err)
 	}
-	c, err := s.FindCart(ctx, id, token)
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("cart.Watch: %w", err)
-	}
-	out := make(chan *Cart, 1)
-	out <- c
-	go func() {
-		defer close(out)
-		defer stop()
-		last := c.Version
-		if c.Status != Active {
-			return
-		}
-		var retry <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-wake:
-			case <-retry:
-			}
-			retry = nil
-			c, err := s.FindCart(ctx, id, token)
-			switch {
-			case ctx.Err() != nil:
-				return
-			case commerce.ErrorCode(err) == commerce.ErrNotFound:
-				return // access lost: the subscription ends
-			case err != nil:
-				s.hub.l.Log().WarnContext(ctx, "cart live updates: reading a cart failed; retrying", "cart", id, "err", err)
-				retry = time.After(retryRead)
-				continue
-			case c.Version <= last:
-				continue
-			}
-			last = c.Version
-			select {
-			case out <- c:
-			case <-ctx.Done():
-				return
-			}
-			if c.Status != Active {
-				return
-			}
-		}
-	}()
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -67,52 +66,16 @@ func (s *Service) Watch(ctx context.Context, loc commerce.ID) (<-chan []Entry, e
 	if s.hub == nil {
 		return nil, errors.New("pickup.Watch: live queues are not configured (pickup.WithHub)")
 	}
-	wake, stop, err := s.hub.l.Subscribe(ctx, loc)
+	out, err := listen.Follow(ctx, s.hub.l, loc, listen.Follower[[]Entry]{
+		Read: func(ctx context.Context) ([]Entry, error) { return s.FindQueue(ctx, loc) },
+		Ended: func(err error) bool {
+			code := commerce.ErrorCode(err)
+			return code == commerce.ErrForbidden || code == commerce.ErrUnauthenticated
+		},
+		Moved: func(prev, next []Entry) bool { return !slices.Equal(fingerprint(prev), fingerprint(next)) },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("pickup.Watch: %w", err)
 	}
-	q, err := s.FindQueue(ctx, loc)
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("pickup.Watch: %w", err)
-	}
-	out := make(chan []Entry, 1)
-	out <- q
-	go func() {
-		defer close(out)
-		defer stop()
-		last := fingerprint(q)
-		var retry <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-wake:
-			case <-retry:
-			}
-			retry = nil
-			q, err := s.FindQueue(ctx, loc)
-			switch code := commerce.ErrorCode(err); {
-			case ctx.Err() != nil:
-				return
-			case code == commerce.ErrForbidden || code == commerce.ErrUnauthenticated:
-				return
-			case err != nil:
-				s.hub.l.Log().WarnContext(ctx, "pickup live queues: reading a queue failed; retrying", "location", loc, "err", err)
-				retry = time.After(time.Second)
-				continue
-			}
-			fp := fingerprint(q)
-			if slices.Equal(fp, last) {
-				continue
-			}
-			last = fp
-			select {
-			case out <- q:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 	return out, nil
 }
