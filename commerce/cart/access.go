@@ -70,12 +70,20 @@ func staffAssisting(ctx context.Context) bool {
 
 // reach is the SQL condition that the cart c is @cart and that the request
 // may reach it; every statement that reads or changes a cart includes it.
-const reach = `c.id = @cart AND (
-	(@token::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM cart_tokens t
-		WHERE t.token_hash = @token AND t.cart_id = c.id AND t.revoked_at IS NULL
-			AND (t.expires_at IS NULL OR t.expires_at > now())))
-	OR c.customer_id = @customer::uuid
-	OR @staff::boolean)`
+var reach = reachOf("@cart", "@token::bytea", "@customer::uuid", "@staff::boolean")
+
+// reachOf is reach over other expressions: the cart's id, the token's hash
+// (NULL for none), the signed-in customer (NULL for none) and whether a
+// staff user is assisting (see access), for statements that reach several
+// carts at once.
+func reachOf(cart, token, customer, staff string) string {
+	return `c.id = ` + cart + ` AND (
+	(` + token + ` IS NOT NULL AND EXISTS (SELECT 1 FROM cart_tokens ct
+		WHERE ct.token_hash = ` + token + ` AND ct.cart_id = c.id AND ct.revoked_at IS NULL
+			AND (ct.expires_at IS NULL OR ct.expires_at > now())))
+	OR c.customer_id = ` + customer + `
+	OR ` + staff + `)`
+}
 
 // args returns the named arguments of reach, to which a statement adds its own.
 func (a access) args(cartID commerce.ID) pgx.NamedArgs {

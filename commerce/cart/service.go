@@ -28,6 +28,9 @@ type Service struct {
 	inventory *inventory.Service
 	limiter   *ratelimit.Limiter
 	catalog   *catalogCache
+	// combiner groups adds that arrive together (combine.go); nil runs
+	// every add alone.
+	combiner *combiner
 	// hub delivers change notifications to Watch; nil refuses Watch.
 	hub *Hub
 	// Handoff codes: how long one lives, and how many wrong codes a
@@ -61,12 +64,31 @@ func WithHandoffTTL(d time.Duration) Option { return func(s *Service) { s.handof
 // every cart.
 func WithCatalogTTL(d time.Duration) Option { return func(s *Service) { s.catalogTTL = d } }
 
+// Defaults of WithAddGroups.
+const (
+	DefaultAddGroups    = 4
+	DefaultAddGroupSize = 8
+)
+
+// WithAddGroups sets how many groups of adds may run at once and how many
+// adds one group may take (see combine.go); groups of 1 run every add
+// alone, in its own transaction.
+func WithAddGroups(groups, size int) Option {
+	return func(s *Service) {
+		s.combiner = nil
+		if groups > 0 && size > 1 {
+			s.combiner = &combiner{limit: groups, max: size}
+		}
+	}
+}
+
 // NewService returns a cart service over pool that prices carts with
 // offers (nil: no offers).
 func NewService(pool *pgxpool.Pool, offers Offers, opts ...Option) *Service {
 	s := &Service{pool: pool, offers: offers, locations: location.NewService(pool),
 		inventory: inventory.NewService(pool), limiter: ratelimit.New(pool), now: time.Now,
 		handoffTTL: DefaultHandoffTTL, catalogTTL: DefaultCatalogTTL, resumePerClient: DefaultResumePerClient, resumeGlob: DefaultResumeGlobal}
+	s.combiner = &combiner{limit: DefaultAddGroups, max: DefaultAddGroupSize}
 	for _, o := range opts {
 		o(s)
 	}
@@ -161,18 +183,34 @@ func (s *Service) find(ctx context.Context, q db.Querier, acc access, id commerc
 // readSQL reads a cart and its lines with what must be current (prices), in
 // one statement: one row per line (one row with NULL line columns for an
 // empty cart). The catalog side of the lines comes from complete.
-const readSQL = `SELECT c.id, c.version, c.status, c.currency_code, c.customer_id, c.pickup_location_id,
-		c.discount_codes, c.created_channel_id, c.created_at, c.updated_at, c.merged_into_id,
-		l.id, l.quantity, l.created_at, l.updated_at, l.channel_id, l.variant_id,
-		vp.amount, vp.compare_at_amount
-	FROM carts c
-	LEFT JOIN cart_lines l ON l.cart_id = c.id
-	LEFT JOIN variant_prices vp ON vp.variant_id = l.variant_id AND vp.currency_code = c.currency_code
+var readSQL = `SELECT ` + readColumns + ` FROM carts c ` + readJoins + `
 	WHERE ` + reach + `
 	ORDER BY l.id`
 
+// readManySQL is readSQL for several carts, each reached its own way (the
+// arguments of addSQL's calls), one after the other: see scanCarts.
+//
+// "c.id = ANY (@carts)" repeats the join's condition for the planner: it
+// makes carts read by their key whatever it believes of their number.
+// Without it a generic plan made on a table without statistics hashed
+// every cart (and every token) at each call.
+var readManySQL = `SELECT ` + readColumns + `
+	FROM unnest(@carts::uuid[], @tokens::bytea[], @customers::uuid[], @staff::boolean[]) WITH ORDINALITY AS a(cart_id, token, customer, staff, call)
+	JOIN carts c ON ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` ` + readJoins + `
+	WHERE c.id = ANY (@carts::uuid[])
+	ORDER BY a.call, l.id`
+
+const (
+	readColumns = `c.id, c.version, c.status, c.currency_code, c.customer_id, c.pickup_location_id,
+		c.discount_codes, c.created_channel_id, c.created_at, c.updated_at, c.merged_into_id,
+		l.id, l.quantity, l.created_at, l.updated_at, l.channel_id, l.variant_id,
+		vp.amount, vp.compare_at_amount`
+	readJoins = `LEFT JOIN cart_lines l ON l.cart_id = c.id
+	LEFT JOIN variant_prices vp ON vp.variant_id = l.variant_id AND vp.currency_code = c.currency_code`
+)
+
 // readStmt is readSQL with positional arguments, for the hot path.
-var readStmt = toPositional(readSQL)
+var readStmt, readManyStmt = toPositional(readSQL), toPositional(readManySQL)
 
 // read reads a cart without pricing it, its lines without their catalog side.
 func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart, error) {
@@ -186,9 +224,23 @@ func read(ctx context.Context, q db.Querier, acc access, id commerce.ID) (*Cart,
 // scanCart reads the rows of readSQL into a cart, unpriced and without the
 // catalog side of its lines, and closes them.
 func scanCart(rows pgx.Rows) (*Cart, error) {
+	carts, err := scanCarts(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(carts) == 0 {
+		return nil, commerce.NotFound("cart not found")
+	}
+	return carts[0], nil
+}
+
+// scanCarts reads the rows of readSQL or readManySQL into carts, as
+// scanCart, and closes them. A cart's rows follow each other.
+func scanCarts(rows pgx.Rows) ([]*Cart, error) {
 	defer rows.Close()
 	var (
-		c *Cart
+		carts []*Cart
+		c     *Cart
 		// Scanned into again at every row, without allocating: the cart's
 		// columns repeat on every row, and the line's are NULL for an
 		// empty cart.
@@ -209,10 +261,11 @@ func scanCart(rows pgx.Rows) (*Cart, error) {
 		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
-		if c == nil {
+		if c == nil || c.ID != cart.ID {
 			c = &Cart{ID: cart.ID, Version: version, Status: Status(status), Currency: commerce.Currency(currency),
 				CustomerID: optionalID(customerID), PickupLocationID: optionalID(pickupID), CreatedChannelID: cart.CreatedChannelID,
 				MergedIntoID: optionalID(merged), CreatedAt: cart.CreatedAt, UpdatedAt: cart.UpdatedAt, codes: codes}
+			carts = append(carts, c)
 		}
 		if !lineID.Valid {
 			continue
@@ -230,10 +283,7 @@ func scanCart(rows pgx.Rows) (*Cart, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if c == nil {
-		return nil, commerce.NotFound("cart not found")
-	}
-	return c, nil
+	return carts, nil
 }
 
 // optionalID is a nullable uuid column as an optional id.

@@ -5,13 +5,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/channel"
@@ -38,66 +39,85 @@ func stockAt(variant string) string {
 		WHERE s.variant_id = ` + variant + ` AND (b.pickup_location_id IS NULL OR s.location_id = b.pickup_location_id))::int`
 }
 
-// soldHere is whether the variant's product is active and published on the
-// request's channel (NULL for no). A scalar subquery on the publication's
-// key rather than EXISTS: for EXISTS the generic plan (see genericPlans)
-// hashes every publication of the channel at each call.
-const soldHere = `(p.status = 'active' AND (SELECT true FROM product_publications pub
-		WHERE pub.product_id = p.id AND pub.channel_id = @channel))`
+// soldOn is whether the variant's product is active and published on the
+// channel (an SQL expression; NULL for no). A scalar subquery on the
+// publication's key rather than EXISTS: for EXISTS the generic plan (see
+// genericPlans) hashes every publication of the channel at each call.
+func soldOn(channel string) string {
+	return `(p.status = 'active' AND (SELECT true FROM product_publications pub
+		WHERE pub.product_id = p.id AND pub.channel_id = ` + channel + `))`
+}
 
-// addSQL adds lines, one row out per input line, all or nothing. It
-// checks every line first, on the statement's snapshot of the cart
-// ("target", not locked): the variant is sold here, priced in the cart's
-// currency and in stock for the cart's quantity and this one, and the cart
-// has room for the new lines. Only if all pass does it bump the cart
-// (taking its row lock) and write the lines: a new variant is inserted, a
-// variant already in the cart has its quantity raised atomically.
+// addSQL adds lines to one cart or to several (a group of adds, see
+// combine.go), one row out per input line, all or nothing for each cart.
+// Each add ("call") gives its cart, how the request reaches it, its
+// channel and ifVersion; each line the call it belongs to. A cart appears
+// in one call at most.
 //
-// All or nothing within the statement is what lets AddLines commit in the
-// same round trip (pipelinedTx): nothing is ever left to roll back after a
-// refusal. The one case the snapshot cannot settle is a concurrent add that
-// raised the same line between the snapshot and the lock: ON CONFLICT
-// sees the latest quantity, and if the sum is beyond the stock the
-// statement fails with cart_add_raced() (SQLSTATE OC001, migration 0017)
-// and the add is tried again on a fresh snapshot. A bump refused because
-// the cart's pickup store changed meanwhile (stock was checked at the old
-// one) is tried again the same way.
+// It checks every line first, on the statement's snapshot of the carts
+// ("target", not locked): the variant is sold on the call's channel, priced
+// in the cart's currency and in stock for the cart's quantity and this one,
+// and the cart has room for the new lines. Only the carts whose lines all
+// pass are bumped (taking their row lock) and get their lines written: a
+// new variant is inserted, a variant already in the cart has its quantity
+// raised atomically.
 //
-// RETURNING's xmax = 0 is Postgres's way of telling an inserted row from an
-// updated one (an upsert's update leaves its locker in xmax).
-var addSQL = `WITH input AS (
-		SELECT * FROM unnest(@variants::uuid[], @quantities::int[], @line_ids::uuid[])
-			WITH ORDINALITY AS i(variant_id, quantity, line_id, ord)
+// All or nothing for each cart within the statement is what lets adds
+// commit in the same round trip (pipelinedTx): nothing is ever left to
+// roll back after a refusal. The one case the snapshot cannot settle is a
+// concurrent add that raised the same line between the snapshot and the
+// lock: ON CONFLICT sees the latest quantity, and if the sum is beyond the
+// stock the statement fails with cart_add_raced() (SQLSTATE OC001,
+// migration 0017) and the adds are tried again on a fresh snapshot. A
+// bump refused because the cart's pickup store changed meanwhile (stock
+// was checked at the old one) is tried again the same way.
+var addSQL = `WITH calls AS (
+		SELECT * FROM unnest(@carts::uuid[], @tokens::bytea[], @customers::uuid[], @staff::boolean[], @if_versions::bigint[], @channels::uuid[])
+			WITH ORDINALITY AS a(cart_id, token, customer, staff, if_version, channel, call)
+	), input AS (
+		SELECT * FROM unnest(@calls::bigint[], @variants::uuid[], @quantities::int[], @line_ids::uuid[])
+			WITH ORDINALITY AS i(call, variant_id, quantity, line_id, ord)
 	), target AS (
-		SELECT c.id, c.currency_code, c.pickup_location_id FROM carts c WHERE ` + reach + ` AND c.status = 'active'
+		SELECT a.call, a.token, a.customer, a.staff, a.if_version, a.channel, c.id, c.currency_code, c.pickup_location_id
+		FROM calls a JOIN carts c ON ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` AND c.status = 'active'
+		WHERE c.id = ANY (@carts::uuid[]) -- see readManySQL
 	), checked AS (
-		SELECT i.ord, i.variant_id, i.quantity, i.line_id, coalesce(v.sku, '') AS sku,
-			coalesce(` + soldHere + `, false) AS sold,
+		SELECT i.call, i.ord, b.id AS cart_id, i.variant_id, i.quantity, i.line_id, coalesce(v.sku, '') AS sku,
+			coalesce(` + soldOn("b.channel") + `, false) AS sold,
 			EXISTS (SELECT 1 FROM variant_prices vp WHERE vp.variant_id = i.variant_id AND vp.currency_code = b.currency_code) AS priced,
 			least(` + stockAt("i.variant_id") + `, @max_quantity) AS available,
 			coalesce((SELECT x.quantity FROM cart_lines x WHERE x.cart_id = b.id AND x.variant_id = i.variant_id), 0) AS current
-		FROM input i CROSS JOIN target b
+		FROM input i JOIN target b ON b.call = i.call
 		LEFT JOIN variants v ON v.id = i.variant_id
 		LEFT JOIN products p ON p.id = v.product_id
 	), verdict AS (
-		SELECT bool_and(k.sold AND k.priced AND k.current + k.quantity <= k.available) AS lines_ok,
+		SELECT k.call, bool_and(k.sold AND k.priced AND k.current + k.quantity <= k.available) AS lines_ok,
 			coalesce(bool_or(k.current = 0), false) AND
-				(SELECT count(*) FROM cart_lines x WHERE x.cart_id = (SELECT id FROM target))
+				(SELECT count(*) FROM cart_lines x WHERE x.cart_id = k.cart_id)
 					+ count(*) FILTER (WHERE k.current = 0) > @max_lines AS full
-		FROM checked k
-	), ` + bump("", ` AND c.pickup_location_id IS NOT DISTINCT FROM (SELECT t.pickup_location_id FROM target t)
-			AND (SELECT v.lines_ok AND NOT v.full FROM verdict v)`) + `, added AS (
+		FROM checked k GROUP BY k.call, k.cart_id
+	), bumped AS (
+		UPDATE carts c SET version = c.version + 1, updated_at = now()
+		FROM target t JOIN verdict v ON v.call = t.call
+		WHERE c.id = ANY (@carts::uuid[]) AND ` + reachOf("t.id", "t.token", "t.customer", "t.staff") + ` AND c.status = 'active'
+			AND (t.if_version IS NULL OR c.version = t.if_version)
+			AND c.pickup_location_id IS NOT DISTINCT FROM t.pickup_location_id
+			AND v.lines_ok AND NOT v.full
+		RETURNING t.call, c.version
+	), added AS (
 		INSERT INTO cart_lines AS l (cart_id, id, variant_id, quantity, channel_id, updated_channel_id)
-		SELECT b.id, k.line_id, k.variant_id, k.quantity, @channel, @channel FROM checked k CROSS JOIN bumped b
+		SELECT k.cart_id, k.line_id, k.variant_id, k.quantity, t.channel, t.channel
+		FROM checked k JOIN bumped b ON b.call = k.call JOIN target t ON t.call = k.call
 		ON CONFLICT (cart_id, variant_id) DO UPDATE
-			SET quantity = CASE WHEN l.quantity + EXCLUDED.quantity <= (SELECT k.available FROM checked k WHERE k.variant_id = EXCLUDED.variant_id)
+			SET quantity = CASE WHEN l.quantity + EXCLUDED.quantity <= (SELECT k.available FROM checked k
+					WHERE k.cart_id = EXCLUDED.cart_id AND k.variant_id = EXCLUDED.variant_id)
 					THEN l.quantity + EXCLUDED.quantity ELSE cart_add_raced() END,
 				updated_at = now(), updated_channel_id = EXCLUDED.updated_channel_id
-		RETURNING l.variant_id
+		RETURNING l.cart_id
 	)
-	SELECT b.version, t.pickup_location_id, k.ord, k.variant_id, k.sku, k.sold, k.priced, k.available, k.current,
-		(SELECT v.full FROM verdict v), (SELECT count(*) FROM added)::int
-	FROM target t CROSS JOIN checked k LEFT JOIN bumped b ON true
+	SELECT k.call, b.version, t.pickup_location_id, k.ord, k.variant_id, k.sku, k.sold, k.priced, k.available, k.current,
+		v.full, (SELECT count(*) FROM added a WHERE a.cart_id = k.cart_id)::int
+	FROM checked k JOIN target t ON t.call = k.call JOIN verdict v ON v.call = k.call LEFT JOIN bumped b ON b.call = k.call
 	ORDER BY k.ord`
 
 // errAddRaced is the SQLSTATE of cart_add_raced(): see addSQL.
@@ -126,11 +146,7 @@ func (s *Service) AddLines(ctx context.Context, id commerce.ID, token string, li
 		if err != nil {
 			return id, nil, err
 		}
-		var c *Cart
-		err = s.pipelinedTx(ctx, ifVersion == nil, func(conn *pgxpool.Conn) error {
-			c, err = addLines(ctx, conn, acc, id, ch, reqs, ifVersion, "lines", true)
-			return err
-		})
+		c, err := s.add(ctx, addCall{acc: acc, id: id, ch: ch, reqs: reqs, ifVersion: ifVersion, field: "lines"})
 		return id, c, err
 	})
 }
@@ -180,26 +196,17 @@ type batchSender interface {
 // addLines runs addSQL in q and turns refused lines into errors. With
 // commit, q is a connection outside a transaction (see pipelinedTx): one
 // round trip begins the transaction, makes the change, reads the changed
-// cart (unpriced, after the change and under the cart's row lock, so that
-// it is exactly the cart this change made) and commits, which addSQL's all
-// or nothing makes safe. The cart is nil on a refusal. Without commit, q
-// is the caller's transaction.
+// cart and commits, which addSQL's all or nothing makes safe. The cart is
+// nil on a refusal. Without commit, q is the caller's transaction.
 func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, commit bool) (*Cart, error) {
-	variants, quantities, lineIDs := make([]commerce.ID, len(reqs)), make([]int, len(reqs)), make([]commerce.ID, len(reqs))
-	for i, r := range reqs {
-		variants[i], quantities[i], lineIDs[i] = r.id, r.quantity, commerce.NewID()
-	}
-	args := acc.args(id)
-	args["if_version"], args["channel"], args["max_quantity"], args["max_lines"] = ifVersion, ch.ID, MaxQuantity, MaxLines
-	args["variants"], args["quantities"], args["line_ids"] = variants, quantities, lineIDs
+	calls := []*addCall{{acc: acc, id: id, ch: ch, reqs: reqs, ifVersion: ifVersion, field: field}}
 	batch := &pgx.Batch{}
 	if commit {
 		batch.Queue("BEGIN")
 	}
 	batch.Queue(genericPlans)
-	batch.Queue(addStmt.sql, addStmt.args(args)...)
+	queueAdds(batch, calls, commit)
 	if commit {
-		batch.Queue(readStmt.sql, readStmt.args(acc.args(id))...)
 		batch.Queue("COMMIT")
 	}
 	br := q.SendBatch(ctx, batch)
@@ -212,62 +219,163 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 	if _, err := br.Exec(); err != nil {
 		return nil, err
 	}
+	outs, err := addResults(br, calls, commit)
+	if err != nil {
+		return nil, err
+	}
+	if outs[0].err != nil || !commit {
+		return outs[0].cart, outs[0].err
+	}
+	_, err = br.Exec() // COMMIT
+	return outs[0].cart, err
+}
+
+// addCall is one add of lines to one cart, as addLines and the add
+// combiner (combine.go) send it.
+type addCall struct {
+	acc       access
+	id        commerce.ID
+	ch        *channel.Channel
+	reqs      []lineReq
+	ifVersion *int
+	field     string
+}
+
+// addOutcome is what came of one add call: the changed cart (unpriced;
+// nil without a read), or why nothing changed (refused lines, errNoBump,
+// errCartMoved).
+type addOutcome struct {
+	cart *Cart
+	err  error
+}
+
+// queueAdds queues addSQL for the calls, which must be to different carts,
+// and, with read, the read of their carts after it: in the same
+// transaction and under the carts' row locks, so that each is exactly the
+// cart its add made.
+func queueAdds(batch *pgx.Batch, calls []*addCall, read bool) {
+	n := len(calls)
+	var (
+		carts, channels   = make([]commerce.ID, n), make([]commerce.ID, n)
+		tokens            = make([][]byte, n)
+		customers         = make([]pgtype.UUID, n)
+		staff             = make([]bool, n)
+		ifVersions        = make([]pgtype.Int8, n)
+		lineCalls         []int64
+		variants, lineIDs []commerce.ID
+		quantities        []int
+	)
+	for i, a := range calls {
+		carts[i], channels[i], tokens[i], staff[i] = a.id, a.ch.ID, a.acc.tokenHash, a.acc.staff
+		if a.acc.customer != nil {
+			customers[i] = pgtype.UUID{Bytes: *a.acc.customer, Valid: true}
+		}
+		if a.ifVersion != nil {
+			ifVersions[i] = pgtype.Int8{Int64: int64(*a.ifVersion), Valid: true}
+		}
+		for _, r := range a.reqs {
+			lineCalls = append(lineCalls, int64(i+1))
+			variants, quantities, lineIDs = append(variants, r.id), append(quantities, r.quantity), append(lineIDs, commerce.NewID())
+		}
+	}
+	reached := pgx.NamedArgs{"carts": carts, "tokens": tokens, "customers": customers, "staff": staff}
+	args := pgx.NamedArgs{"if_versions": ifVersions, "channels": channels, "calls": lineCalls,
+		"variants": variants, "quantities": quantities, "line_ids": lineIDs, "max_quantity": MaxQuantity, "max_lines": MaxLines}
+	maps.Copy(args, reached)
+	batch.Queue(addStmt.sql, addStmt.args(args)...)
+	if read {
+		batch.Queue(readManyStmt.sql, readManyStmt.args(reached)...)
+	}
+}
+
+// addResults takes from br the results of what queueAdds queued: each
+// call's outcome, or the error that failed the statement (and so the
+// transaction).
+func addResults(br pgx.BatchResults, calls []*addCall, read bool) ([]addOutcome, error) {
 	rows, err := br.Query()
 	if err != nil {
 		rows.Close()
 		return nil, err
 	}
-	type outcome struct {
-		version            *int // nil: the cart was not bumped, nothing was written
-		pickup             *commerce.ID
-		ord                int
-		variant            commerce.ID
-		sku                string
-		sold, priced       bool
-		available, current int
-		full               bool
-		added              int
-	}
-	var outs []outcome
+	lines := make([][]addLineRow, len(calls))
 	for rows.Next() {
-		var o outcome
-		if err := rows.Scan(&o.version, &o.pickup, &o.ord, &o.variant, &o.sku, &o.sold, &o.priced, &o.available, &o.current,
-			&o.full, &o.added); err != nil {
+		var r addLineRow
+		if err := rows.Scan(&r.call, &r.version, &r.pickup, &r.ord, &r.variant, &r.sku, &r.sold, &r.priced, &r.available, &r.current,
+			&r.full, &r.added); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		outs = append(outs, o)
+		if r.call < 1 || r.call > len(calls) {
+			rows.Close()
+			return nil, fmt.Errorf("cart: the add answered for call %d of %d", r.call, len(calls))
+		}
+		lines[r.call-1] = append(lines[r.call-1], r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(outs) == 0 {
-		return nil, errNoBump // not reachable or not active
-	}
-	if outs[0].version != nil {
-		if outs[0].added != len(outs) { // addSQL writes every line or fails
-			return nil, fmt.Errorf("cart: the add wrote %d of %d lines", outs[0].added, len(outs))
-		}
-		if !commit {
-			return nil, nil
-		}
+	var made map[commerce.ID]*Cart
+	if read {
+		// Taken whatever the outcomes, so that br moves on to what follows.
 		rows, err := br.Query()
 		if err != nil {
 			rows.Close()
 			return nil, err
 		}
-		c, err := scanCart(rows)
+		carts, err := scanCarts(rows)
 		if err != nil {
 			return nil, err
 		}
-		_, err = br.Exec() // COMMIT
-		return c, err
+		made = make(map[commerce.ID]*Cart, len(carts))
+		for _, c := range carts {
+			made[c.ID] = c
+		}
+	}
+	outs := make([]addOutcome, len(calls))
+	first := 1 // addSQL's ord of the call's first line
+	for i, a := range calls {
+		outs[i].err = a.outcome(lines[i], first)
+		if outs[i].err == nil && read {
+			if outs[i].cart = made[a.id]; outs[i].cart == nil {
+				return nil, fmt.Errorf("cart: %s changed but not read back", a.id)
+			}
+		}
+		first += len(a.reqs)
+	}
+	return outs, nil
+}
+
+// addLineRow is a row of addSQL: one line of one call.
+type addLineRow struct {
+	call               int
+	version            *int // nil: the cart was not bumped, nothing was written
+	pickup             *commerce.ID
+	ord                int
+	variant            commerce.ID
+	sku                string
+	sold, priced       bool
+	available, current int
+	full               bool
+	added              int
+}
+
+// outcome turns the rows of the call's lines (first: the ord of its first
+// line) into nil if the lines were added, or the reason they were not.
+func (a *addCall) outcome(outs []addLineRow, first int) error {
+	if len(outs) == 0 {
+		return errNoBump // not reachable or not active
+	}
+	if outs[0].version != nil {
+		if outs[0].added != len(outs) { // addSQL writes every line or fails
+			return fmt.Errorf("cart: the add wrote %d of %d lines", outs[0].added, len(outs))
+		}
+		return nil
 	}
 	var errs []error
 	for _, o := range outs {
-		r := reqs[o.ord-1]
-		at := fmt.Sprintf("%s[%d]", field, r.index)
+		r := a.reqs[o.ord-first]
+		at := fmt.Sprintf("%s[%d]", a.field, r.index)
 		switch {
 		case !o.sold:
 			errs = append(errs, &commerce.Error{Code: commerce.ErrNotFound, Field: at + ".merchandiseId",
@@ -278,21 +386,21 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 			errs = append(errs, commerce.InvalidInput(at+".quantity", "a line holds at most %d units", MaxQuantity))
 		case o.current+r.quantity > o.available:
 			errs = append(errs, &StockError{Field: at + ".quantity", VariantID: o.variant, SKU: o.sku,
-				Requested: o.current + r.quantity, Available: o.available, pickup: o.pickup, origin: origin(o.pickup, ch)})
+				Requested: o.current + r.quantity, Available: o.available, pickup: o.pickup, origin: origin(o.pickup, a.ch)})
 		}
 	}
 	// The count is the statement's snapshot, which does not see a
 	// concurrent add's new lines: see MaxLines.
 	if len(errs) == 0 && outs[0].full {
-		errs = append(errs, commerce.InvalidInput(field, "a cart holds at most %d lines", MaxLines))
+		errs = append(errs, commerce.InvalidInput(a.field, "a cart holds at most %d lines", MaxLines))
 	}
 	if len(errs) == 0 {
 		// Every line passed, yet the cart was not bumped: it moved from
 		// the version asked for, stopped being active, or changed its
 		// pickup store since the snapshot.
-		return nil, errCartMoved
+		return errCartMoved
 	}
-	return nil, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // origin is where distances to other stores are measured from: the pickup
@@ -313,7 +421,7 @@ var updateSQL = `WITH input AS (
 		SELECT * FROM unnest(@line_ids::uuid[], @quantities::int[]) WITH ORDINALITY AS i(line_id, quantity, ord)
 	), ` + bump("", "") + `, current AS (
 		SELECT i.ord, i.line_id, i.quantity, l.variant_id, l.quantity AS old_quantity, coalesce(v.sku, '') AS sku,
-			coalesce(` + soldHere + `, false) AS sold,
+			coalesce(` + soldOn("@channel") + `, false) AS sold,
 			EXISTS (SELECT 1 FROM variant_prices vp WHERE vp.variant_id = l.variant_id AND vp.currency_code = b.currency_code) AS priced,
 			least(` + stockAt("l.variant_id") + `, @max_quantity) AS available
 		FROM input i CROSS JOIN bumped b

@@ -1,0 +1,215 @@
+package cart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// combiner lets adds to different carts that arrive together share one
+// transaction, one round trip to Postgres and one execution of addSQL and
+// of the read that follows it. Under load much of an add's cost in
+// Postgres is not the work on its rows but what every transaction and
+// every statement pays: the commit and its WAL flush, the round trip's
+// system calls, and starting up the executor for the add's ~60-node plan.
+// Shared by a group, these are what lets 16 carts edited in parallel go
+// past what one transaction per add allows (docs/performance.md, issue 4).
+//
+// At most limit groups run at once. An add that finds one free runs at
+// once, alone if nothing waits: a cart edited in a loop is never delayed.
+// The others wait; when a group ends, the first waiting add leads the
+// next group, taking with it up to max-1 adds that wait behind it, one per
+// cart (addSQL takes a cart once).
+//
+// A group is only an optimisation: whenever it cannot give an add its
+// own outcome it sends the add on alone, as if there were no combiner.
+// A group whose transaction failed (a raced add, a deadlock, a
+// serialization failure: nothing of it was committed) sends every add on
+// alone, as does an add that found its cart moved (errCartMoved), which
+// is retried alone as pipelinedTx does. A group takes its carts in id
+// order, so that two groups do not deadlock on each other.
+type combiner struct {
+	limit, max int
+
+	mu      sync.Mutex
+	running int
+	waiting []*addJob
+
+	// grouped, when set (by tests), is told the size of every group.
+	grouped func(size int)
+}
+
+// addJob is one add waiting for, or in, a group.
+type addJob struct {
+	call addCall
+	done chan struct{} // closed when the fields below are set
+	// lead: the job leads the next group (and has no outcome yet);
+	// alone: run it alone; otherwise cart and err are its outcome.
+	lead, alone bool
+	cart        *Cart
+	err         error
+}
+
+// add runs the add call, in a group when others arrive at the same time.
+// The cart is the one the add made (unpriced), as addLines with commit.
+func (s *Service) add(ctx context.Context, call addCall) (*Cart, error) {
+	cb := s.combiner
+	if cb == nil {
+		return s.addAlone(ctx, call)
+	}
+	j := &addJob{call: call, done: make(chan struct{})}
+	cb.mu.Lock()
+	if cb.running < cb.limit {
+		cb.running++
+		j.lead = true
+		cb.mu.Unlock()
+	} else {
+		cb.waiting = append(cb.waiting, j)
+		cb.mu.Unlock()
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			cb.mu.Lock()
+			if i := slices.Index(cb.waiting, j); i >= 0 {
+				cb.waiting = slices.Delete(cb.waiting, i, i+1)
+				cb.mu.Unlock()
+				return nil, ctx.Err()
+			}
+			cb.mu.Unlock()
+			<-j.done // already taken by a group: its outcome is coming
+		}
+	}
+	if j.lead {
+		cb.lead(ctx, s, j)
+	}
+	if j.alone {
+		return s.addAlone(ctx, call)
+	}
+	return j.cart, j.err
+}
+
+// addAlone runs one add in its own transaction.
+func (s *Service) addAlone(ctx context.Context, call addCall) (*Cart, error) {
+	var c *Cart
+	err := s.pipelinedTx(ctx, call.ifVersion == nil, func(conn *pgxpool.Conn) error {
+		var err error
+		c, err = addLines(ctx, conn, call.acc, call.id, call.ch, call.reqs, call.ifVersion, call.field, true)
+		return err
+	})
+	return c, err
+}
+
+// lead runs the group that j leads: j and the adds waiting behind it, up
+// to max, one per cart (an add to a cart already in the group waits for
+// the next). Its running slot then passes to the first add still waiting,
+// if any.
+func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
+	j.lead = false
+	cb.mu.Lock()
+	group := []*addJob{j}
+	rest := cb.waiting[:0]
+	for _, w := range cb.waiting {
+		if len(group) < cb.max && !slices.ContainsFunc(group, func(g *addJob) bool { return g.call.id == w.call.id }) {
+			group = append(group, w)
+		} else {
+			rest = append(rest, w)
+		}
+	}
+	clear(cb.waiting[len(rest):])
+	cb.waiting = rest
+	cb.mu.Unlock()
+
+	if cb.grouped != nil {
+		cb.grouped(len(group))
+	}
+	if len(group) == 1 {
+		j.cart, j.err = s.addAlone(ctx, j.call)
+	} else {
+		// The group must not fail because the client of the add that
+		// leads it went away: the others are waiting for it.
+		s.runGroup(context.WithoutCancel(ctx), group)
+	}
+
+	cb.mu.Lock()
+	var next *addJob
+	if len(cb.waiting) > 0 {
+		next = cb.waiting[0]
+		cb.waiting = slices.Delete(cb.waiting, 0, 1)
+		next.lead = true
+	} else {
+		cb.running--
+	}
+	cb.mu.Unlock()
+	for _, g := range group[1:] {
+		close(g.done)
+	}
+	if next != nil {
+		close(next.done)
+	}
+}
+
+// runGroup runs the adds of group, each to another cart, in one
+// transaction and sets each one's outcome (see combiner).
+func (s *Service) runGroup(ctx context.Context, group []*addJob) {
+	calls := make([]*addCall, 0, len(group))
+	for _, j := range group {
+		calls = append(calls, &j.call)
+	}
+	// Lock order: carts by id, whatever order the adds came in, so that
+	// two groups cannot deadlock on each other.
+	slices.SortFunc(calls, func(a, b *addCall) int { return bytes.Compare(a.id[:], b.id[:]) })
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue(genericPlans)
+	queueAdds(batch, calls, true)
+	batch.Queue("COMMIT")
+
+	var outs []addOutcome
+	err := s.pipelinedOnce(ctx, func(conn *pgxpool.Conn) error {
+		br := conn.SendBatch(ctx, batch)
+		defer br.Close()
+		for range 2 { // BEGIN, plan mode
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		var err error
+		if outs, err = addResults(br, calls, true); err != nil {
+			return err
+		}
+		_, err = br.Exec() // COMMIT
+		return err
+	})
+	if err == nil {
+		byCall := make(map[*addCall]addOutcome, len(calls))
+		for i, c := range calls {
+			byCall[c] = outs[i]
+		}
+		for _, j := range group {
+			o := byCall[&j.call]
+			j.cart, j.err = o.cart, o.err
+			if errors.Is(j.err, errCartMoved) && j.call.ifVersion == nil {
+				j.alone, j.err = true, nil
+			}
+		}
+		return
+	}
+	if _, ok := errors.AsType[*pgconn.PgError](err); ok {
+		// Postgres failed the transaction: nothing of it was committed.
+		for _, j := range group {
+			j.alone = true
+		}
+		return
+	}
+	// Lost connection or the like: whether the commit happened is
+	// unknown, as for an add alone in the same case.
+	for _, j := range group {
+		j.err = err
+	}
+}

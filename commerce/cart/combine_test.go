@@ -1,0 +1,362 @@
+package cart_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omnicanal/omnicanal/commerce"
+	"github.com/omnicanal/omnicanal/commerce/cart"
+	"github.com/omnicanal/omnicanal/commerce/demo"
+)
+
+// groupEnv is an env whose service runs at most groups groups of adds at
+// once, of at most size adds, and records the size of every group.
+type groupEnv struct {
+	*env
+	mu    sync.Mutex
+	sizes []int
+}
+
+func newGroupEnv(t *testing.T, groups, size int) *groupEnv {
+	t.Helper()
+	g := &groupEnv{env: newEnv(t, nil)}
+	g.svc = cart.NewService(g.pool, nil, cart.WithAddGroups(groups, size), cart.WithGroupHook(func(n int) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.sizes = append(g.sizes, n)
+	}))
+	return g
+}
+
+func (g *groupEnv) groupSizes() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.sizes)
+}
+
+// newCart makes a guest cart, with lines when given.
+func (g *groupEnv) newCart(t *testing.T, ctx context.Context, lines ...cart.LineInput) (*cart.Cart, string) {
+	t.Helper()
+	c, token, err := g.svc.CreateCart(ctx, cart.CreateInput{Lines: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, token
+}
+
+// holdSlot makes the service's one group slot busy: an add to a cart of
+// its own waits for the cart's row lock, which the returned function
+// releases (and then returns that add's error).
+func (g *groupEnv) holdSlot(t *testing.T, ctx context.Context) (release func() error) {
+	t.Helper()
+	holder, token := g.newCart(t, ctx)
+	tx, err := g.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) }) //nolint:errcheck // committed by release
+	if _, err := tx.Exec(t.Context(), `SELECT 1 FROM carts WHERE id = $1 FOR UPDATE`, holder.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := g.svc.AddLines(ctx, holder.ID, token, []cart.LineInput{{VariantID: stocked(t, 1, 5)[0], Quantity: 1}}, nil)
+		done <- err
+	}()
+	waitForLock(t, g.env)
+	return func() error {
+		if err := tx.Commit(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return <-done
+	}
+}
+
+// waitForWaiting waits until n adds wait for a group.
+func (g *groupEnv) waitForWaiting(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for g.svc.AddsWaiting() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d adds wait for a group, want %d", g.svc.AddsWaiting(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Adds that wait together run as one group, and each gets exactly the
+// outcome it would have had alone: lines added, OUT_OF_STOCK, NOT_FOUND
+// for a foreign cart or an unknown variant, CONFLICT for a stale
+// ifVersion. Only the carts whose adds succeeded change.
+func TestGroupedAddsGetTheirOwnOutcomes(t *testing.T) {
+	g := newGroupEnv(t, 1, 8)
+	web := g.on(t, demo.KeyWebEU)
+	vs := stocked(t, 3, 5)
+	short := demo.VariantID(demo.SKUInLyonNotParis) // 56 online
+	one := func(v commerce.ID, n int) []cart.LineInput { return []cart.LineInput{{VariantID: v, Quantity: n}} }
+	stale, current := 0, 0
+
+	type tc struct {
+		name      string
+		lines     []cart.LineInput
+		token     func(string) string
+		ifVersion *int
+		check     func(t *testing.T, got *cart.Cart, err error)
+	}
+	added := func(want ...int) func(*testing.T, *cart.Cart, error) {
+		return func(t *testing.T, got *cart.Cart, err error) {
+			t.Helper()
+			if err != nil || got == nil {
+				t.Fatalf("want the lines added, got %v", err)
+			}
+			var qs []int
+			for _, l := range got.Lines {
+				qs = append(qs, l.Quantity)
+			}
+			slices.Sort(qs)
+			if !slices.Equal(qs, want) || got.Cost.Total.Amount <= 0 {
+				t.Fatalf("lines %v, total %v: want quantities %v, priced", qs, got.Cost.Total, want)
+			}
+		}
+	}
+	refused := func(code string, field string) func(*testing.T, *cart.Cart, error) {
+		return func(t *testing.T, _ *cart.Cart, err error) {
+			t.Helper()
+			var ce *commerce.Error
+			if commerce.ErrorCode(err) != code || !errors.As(err, &ce) || ce.Field != field {
+				t.Fatalf("want %s on %s, got %v", code, field, err)
+			}
+		}
+	}
+	cases := []tc{
+		{name: "one line", lines: one(vs[0], 2), check: added(2)},
+		{name: "two lines", lines: []cart.LineInput{{VariantID: vs[0], Quantity: 1}, {VariantID: vs[1], Quantity: 3}}, check: added(1, 3)},
+		{name: "raised line", lines: one(vs[2], 2), check: added(3)}, // the cart has 1 of it
+		{name: "out of stock", lines: one(short, 57), check: func(t *testing.T, _ *cart.Cart, err error) {
+			var se *cart.StockError
+			if !errors.As(err, &se) || se.Field != "lines[0].quantity" || se.Available != 56 {
+				t.Fatalf("want OUT_OF_STOCK, 56 available, got %v", err)
+			}
+		}},
+		{name: "unknown variant", lines: one(commerce.NewID(), 1), check: refused(commerce.ErrNotFound, "lines[0].merchandiseId")},
+		{name: "foreign cart", lines: one(vs[0], 1), token: func(string) string { return "" }, check: refused(commerce.ErrNotFound, "cartId")},
+		{name: "stale version", lines: one(vs[0], 1), ifVersion: &stale, check: refused(commerce.ErrConflict, "ifVersion")},
+		{name: "current version", lines: one(vs[1], 1), ifVersion: &current, check: added(1, 1)},
+	}
+
+	type started struct {
+		c     *cart.Cart
+		token string
+	}
+	carts := make([]started, len(cases))
+	for i, tc := range cases {
+		var c *cart.Cart
+		var token string
+		switch tc.name {
+		case "raised line":
+			c, token = g.newCart(t, web, cart.LineInput{VariantID: vs[2], Quantity: 1})
+		case "current version":
+			c, token = g.newCart(t, web, cart.LineInput{VariantID: vs[0], Quantity: 1})
+			current = c.Version
+			stale = c.Version + 5
+		default:
+			c, token = g.newCart(t, web)
+		}
+		carts[i] = started{c, token}
+	}
+
+	release := g.holdSlot(t, web)
+	type result struct {
+		c   *cart.Cart
+		err error
+	}
+	results := make([]chan result, len(cases))
+	for i, tc := range cases {
+		results[i] = make(chan result, 1)
+		token := carts[i].token
+		if tc.token != nil {
+			token = tc.token(token)
+		}
+		go func() {
+			c, err := g.svc.AddLines(web, carts[i].c.ID, token, tc.lines, tc.ifVersion)
+			results[i] <- result{c, err}
+		}()
+	}
+	g.waitForWaiting(t, len(cases))
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := <-results[i]
+			tc.check(t, r.c, r.err)
+			after, err := g.svc.FindCart(web, carts[i].c.ID, carts[i].token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := carts[i].c.Version
+			if r.err == nil {
+				want++
+			}
+			if after.Version != want {
+				t.Fatalf("version %d after the add, want %d", after.Version, want)
+			}
+		})
+	}
+	if got := g.groupSizes(); !slices.Equal(got, []int{1, len(cases)}) {
+		t.Fatalf("groups of %v, want the held add alone then one group of %d", got, len(cases))
+	}
+}
+
+// A group whose transaction fails commits nothing, and each of its adds
+// is then run alone: every add lands exactly once.
+func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
+	g := newGroupEnv(t, 1, 8)
+	web := g.on(t, demo.KeyWebEU)
+	// The second line ever written fails: the held add writes the first,
+	// the group the second.
+	if _, err := g.pool.Exec(t.Context(), `
+		CREATE SEQUENCE lines_written;
+		CREATE FUNCTION fail_second_line() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('lines_written') = 2 THEN
+				RAISE EXCEPTION 'the second line fails';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER fail_second_line BEFORE INSERT ON cart_lines FOR EACH ROW EXECUTE FUNCTION fail_second_line();`); err != nil {
+		t.Fatal(err)
+	}
+	v := stocked(t, 1, 5)[0]
+	type started struct {
+		c     *cart.Cart
+		token string
+	}
+	carts := make([]started, 3)
+	for i := range carts {
+		carts[i].c, carts[i].token = g.newCart(t, web)
+	}
+	release := g.holdSlot(t, web)
+	errs := make(chan error, len(carts))
+	for _, c := range carts {
+		go func() {
+			_, err := g.svc.AddLines(web, c.c.ID, c.token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil)
+			errs <- err
+		}()
+	}
+	g.waitForWaiting(t, len(carts))
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for range carts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range carts {
+		got, err := g.svc.FindCart(web, c.c.ID, c.token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Lines) != 1 || got.Lines[0].Quantity != 1 || got.Version != c.c.Version+1 {
+			t.Fatalf("cart at version %d with %+v: want its one unit, once", got.Version, got.Lines)
+		}
+	}
+	var written int
+	if err := g.pool.QueryRow(t.Context(), `SELECT last_value FROM lines_written`).Scan(&written); err != nil {
+		t.Fatal(err)
+	}
+	if sizes := g.groupSizes(); !slices.Equal(sizes, []int{1, 3}) || written != 5 {
+		t.Fatalf("groups %v and %d lines written: want the group of 3 to fail and its adds to be written alone", sizes, written)
+	}
+}
+
+// An add given up while it waits for a group is not made, and the
+// others go on.
+func TestWaitingAddGivenUp(t *testing.T) {
+	g := newGroupEnv(t, 1, 8)
+	web := g.on(t, demo.KeyWebEU)
+	v := stocked(t, 1, 5)[0]
+	c, token := g.newCart(t, web)
+	release := g.holdSlot(t, web)
+	ctx, cancel := context.WithCancel(web)
+	given := make(chan error, 1)
+	go func() {
+		_, err := g.svc.AddLines(ctx, c.ID, token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil)
+		given <- err
+	}()
+	g.waitForWaiting(t, 1)
+	cancel()
+	if err := <-given; !errors.Is(err, context.Canceled) {
+		t.Fatalf("want the add given up, got %v", err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.svc.FindCart(web, c.ID, token)
+	if err != nil || len(got.Lines) != 0 || got.Version != c.Version {
+		t.Fatalf("cart %+v, %v: want it unchanged", got, err)
+	}
+	if got, err := g.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil); err != nil || len(got.Lines) != 1 {
+		t.Fatalf("the next add: %+v, %v", got, err)
+	}
+}
+
+// Many devices adding to many carts at once, in groups that overlap in
+// time: every unit lands once, no add fails (no deadlock between groups),
+// and adds really were grouped.
+func TestConcurrentGroupsLoseNothing(t *testing.T) {
+	g := newGroupEnv(t, 2, 4)
+	web := g.on(t, demo.KeyWebEU)
+	const carts, devices, adds = 8, 4, 10
+	vs := stocked(t, 3, devices*adds)
+	type started struct {
+		c     *cart.Cart
+		token string
+	}
+	cs := make([]started, carts)
+	for i := range cs {
+		cs[i].c, cs[i].token = g.newCart(t, web)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, carts*devices*adds)
+	for i := range carts {
+		for d := range devices {
+			wg.Go(func() {
+				for a := range adds {
+					v := vs[(i+d+a)%len(vs)]
+					if _, err := g.svc.AddLines(web, cs[i].c.ID, cs[i].token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil); err != nil {
+						errs <- fmt.Errorf("cart %d, device %d, add %d: %w", i, d, a, err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i, c := range cs {
+		got, err := g.svc.FindCart(web, c.c.ID, c.token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units := 0
+		for _, l := range got.Lines {
+			units += l.Quantity
+		}
+		if units != devices*adds || got.Version != c.c.Version+devices*adds {
+			t.Errorf("cart %d: %d units at version %d, want %d at %d", i, units, got.Version, devices*adds, c.c.Version+devices*adds)
+		}
+	}
+	grouped := slices.ContainsFunc(g.groupSizes(), func(n int) bool { return n > 1 })
+	if !grouped {
+		t.Fatalf("no add was grouped (groups %v): the test did not test groups", g.groupSizes())
+	}
+}
