@@ -30,7 +30,8 @@ import (
 // A group is only an optimisation: whenever it cannot give an add its
 // own outcome it sends the add on alone, as if there were no combiner.
 // A group whose transaction failed (a raced add, a deadlock, a
-// serialization failure: nothing of it was committed) sends every add on
+// serialization failure, a cart locked for long by another transaction,
+// see groupSettings: nothing of it was committed) sends every add on
 // alone, as does an add that found its cart moved (errCartMoved), which
 // is retried alone as pipelinedTx does. A group takes its carts in id
 // order, so that two groups do not deadlock on each other.
@@ -154,6 +155,13 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 	}
 }
 
+// groupSettings is genericPlans for a group, and a bound on how long it
+// may wait for a row lock: a cart locked by a long transaction must not
+// hold up the adds to other carts grouped with it, and all those waiting
+// behind. Past the bound the group fails and its adds run alone, the one
+// to the locked cart waiting as long as it has to.
+const groupSettings = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('lock_timeout', '50ms', true)`
+
 // runGroup runs the adds of group, each to another cart, in one
 // transaction and sets each one's outcome (see combiner).
 func (s *Service) runGroup(ctx context.Context, group []*addJob) {
@@ -166,7 +174,7 @@ func (s *Service) runGroup(ctx context.Context, group []*addJob) {
 	slices.SortFunc(calls, func(a, b *addCall) int { return bytes.Compare(a.id[:], b.id[:]) })
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN")
-	batch.Queue(genericPlans)
+	batch.Queue(groupSettings)
 	queueAdds(batch, calls, true)
 	batch.Queue("COMMIT")
 
@@ -174,7 +182,7 @@ func (s *Service) runGroup(ctx context.Context, group []*addJob) {
 	err := s.pipelinedOnce(ctx, func(conn *pgxpool.Conn) error {
 		br := conn.SendBatch(ctx, batch)
 		defer br.Close()
-		for range 2 { // BEGIN, plan mode
+		for range 2 { // BEGIN, settings
 			if _, err := br.Exec(); err != nil {
 				return err
 			}

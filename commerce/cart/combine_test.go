@@ -276,6 +276,73 @@ func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
 	}
 }
 
+// A cart locked for long by another transaction does not hold up the
+// adds to other carts grouped with it: the group gives up waiting for the
+// lock and its adds run alone, the one to the locked cart waiting for as
+// long as the lock is held.
+func TestLockedCartDoesNotHoldUpItsGroup(t *testing.T) {
+	g := newGroupEnv(t, 1, 8)
+	web := g.on(t, demo.KeyWebEU)
+	v := stocked(t, 1, 5)[0]
+	type started struct {
+		c     *cart.Cart
+		token string
+	}
+	carts := make([]started, 3)
+	for i := range carts {
+		carts[i].c, carts[i].token = g.newCart(t, web)
+	}
+	locked := carts[0].c.ID
+	tx, err := g.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // committed below
+	if _, err := tx.Exec(t.Context(), `SELECT 1 FROM carts WHERE id = $1 FOR UPDATE`, locked); err != nil {
+		t.Fatal(err)
+	}
+
+	release := g.holdSlot(t, web)
+	done := make(chan commerce.ID, len(carts))
+	errs := make(chan error, len(carts))
+	for _, c := range carts {
+		go func() {
+			_, err := g.svc.AddLines(web, c.c.ID, c.token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil)
+			errs <- err
+			done <- c.c.ID
+		}()
+	}
+	g.waitForWaiting(t, len(carts))
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for range len(carts) - 1 {
+		select {
+		case id := <-done:
+			if id == locked {
+				t.Fatal("the add to the locked cart went through while it was locked")
+			}
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the adds to unlocked carts waited for the locked one")
+		}
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if id := <-done; id != locked {
+		t.Fatalf("last add done: %s, want the locked cart's", id)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if sizes := g.groupSizes(); !slices.Equal(sizes, []int{1, 3}) {
+		t.Fatalf("groups %v, want the held add alone then one group of 3", sizes)
+	}
+}
+
 // An add given up while it waits for a group is not made, and the
 // others go on.
 func TestWaitingAddGivenUp(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,11 +65,17 @@ func WithHandoffTTL(d time.Duration) Option { return func(s *Service) { s.handof
 // every cart.
 func WithCatalogTTL(d time.Duration) Option { return func(s *Service) { s.catalogTTL = d } }
 
-// Defaults of WithAddGroups.
-const (
-	DefaultAddGroups    = 4
-	DefaultAddGroupSize = 8
-)
+// DefaultAddGroupSize is how many adds one group takes at most when
+// WithAddGroups does not say (see combine.go).
+const DefaultAddGroupSize = 8
+
+// defaultAddGroups is how many groups of adds may run at once when
+// WithAddGroups does not say: one per two processors. On this project's
+// 2-core reference machine one group at a time gave the most adds per
+// second (docs/performance.md, issue 4): more groups run side by side
+// make each group smaller, and a group's cost in Postgres is mostly per
+// group.
+func defaultAddGroups() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // WithAddGroups sets how many groups of adds may run at once and how many
 // adds one group may take (see combine.go); groups of 1 run every add
@@ -88,7 +95,7 @@ func NewService(pool *pgxpool.Pool, offers Offers, opts ...Option) *Service {
 	s := &Service{pool: pool, offers: offers, locations: location.NewService(pool),
 		inventory: inventory.NewService(pool), limiter: ratelimit.New(pool), now: time.Now,
 		handoffTTL: DefaultHandoffTTL, catalogTTL: DefaultCatalogTTL, resumePerClient: DefaultResumePerClient, resumeGlob: DefaultResumeGlobal}
-	s.combiner = &combiner{limit: DefaultAddGroups, max: DefaultAddGroupSize}
+	s.combiner = &combiner{limit: defaultAddGroups(), max: DefaultAddGroupSize}
 	for _, o := range opts {
 		o(s)
 	}
