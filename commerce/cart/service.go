@@ -197,14 +197,15 @@ var readSQL = `SELECT ` + readColumns + ` FROM carts c ` + readJoins + `
 // readManySQL is readSQL for several carts, each reached its own way (the
 // arguments of addSQL's calls), one after the other: see scanCarts.
 //
-// "c.id = ANY (@carts)" repeats the join's condition for the planner: it
-// makes carts read by their key whatever it believes of their number.
-// Without it a generic plan made on a table without statistics hashed
-// every cart (and every token) at each call.
+// Each cart is found by its key in a subquery of its own (LATERAL, kept
+// apart from the join by OFFSET 0). Joined directly, the planner may hash
+// every active cart (and every token) at each call: it did so in generic
+// plans made on a carts table without statistics, as on a fresh database,
+// which then stay in each connection's plan cache.
 var readManySQL = `SELECT ` + readColumns + `
 	FROM unnest(@carts::uuid[], @tokens::bytea[], @customers::uuid[], @staff::boolean[]) WITH ORDINALITY AS a(cart_id, token, customer, staff, call)
-	JOIN carts c ON ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` ` + readJoins + `
-	WHERE c.id = ANY (@carts::uuid[])
+	CROSS JOIN LATERAL (SELECT c.* FROM carts c WHERE ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` OFFSET 0) c
+	` + readJoins + `
 	ORDER BY a.call, l.id`
 
 const (

@@ -79,8 +79,8 @@ var addSQL = `WITH calls AS (
 			WITH ORDINALITY AS i(call, variant_id, quantity, line_id, ord)
 	), target AS (
 		SELECT a.call, a.token, a.customer, a.staff, a.if_version, a.channel, c.id, c.currency_code, c.pickup_location_id
-		FROM calls a JOIN carts c ON ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` AND c.status = 'active'
-		WHERE c.id = ANY (@carts::uuid[]) -- see readManySQL
+		FROM calls a CROSS JOIN LATERAL (SELECT c.id, c.currency_code, c.pickup_location_id FROM carts c
+			WHERE ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` AND c.status = 'active' OFFSET 0) c -- see readManySQL
 	), checked AS (
 		SELECT i.call, i.ord, b.id AS cart_id, i.variant_id, i.quantity, i.line_id, coalesce(v.sku, '') AS sku,
 			coalesce(` + soldOn("b.channel") + `, false) AS sold,
