@@ -98,8 +98,8 @@ func str(s *string) string {
 // loader).
 func primeLine(ctx context.Context, l *cart.Line) {
 	ld := loadersFrom(ctx)
-	ld.productByID.Prime(l.Product.ID, &l.Product)
+	ld.productByID().Prime(l.Product.ID, &l.Product)
 	if ch := channel.FromContext(ctx); ch != nil && l.Price != nil && l.Price.Price.Currency == ch.Currency {
-		ld.priceByVariant.Prime(l.Variant.ID, l.Price)
+		ld.priceByVariant().Prime(l.Variant.ID, l.Price)
 	}
 }

@@ -71,18 +71,18 @@ func (r *productResolver) Attributes(ctx context.Context, obj *catalog.Product) 
 
 // Options is the resolver for the options field.
 func (r *productResolver) Options(ctx context.Context, obj *catalog.Product) ([]catalog.Option, error) {
-	return loadersFrom(ctx).optionsByProduct.Load(ctx, obj.ID)
+	return loadersFrom(ctx).optionsByProduct().Load(ctx, obj.ID)
 }
 
 // Media is the resolver for the media field.
 func (r *productResolver) Media(ctx context.Context, obj *catalog.Product) ([]catalog.Media, error) {
-	return loadersFrom(ctx).mediaByProduct.Load(ctx, obj.ID)
+	return loadersFrom(ctx).mediaByProduct().Load(ctx, obj.ID)
 }
 
 // Categories is the resolver for the categories field.
 func (r *productResolver) Categories(ctx context.Context, obj *catalog.Product) ([]catalog.Category, error) {
 	l := loadersFrom(ctx)
-	links, err := l.categoriesByProduct.Load(ctx, obj.ID)
+	links, err := l.categoriesByProduct().Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (r *productResolver) Variants(ctx context.Context, obj *catalog.Product, fi
 		return nil, err
 	}
 	l := loadersFrom(ctx)
-	vs, err := l.variantsByProduct.Load(ctx, obj.ID)
+	vs, err := l.variantsByProduct().Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (r *productResolver) Variants(ctx context.Context, obj *catalog.Product, fi
 
 // PriceRange is the resolver for the priceRange field.
 func (r *productResolver) PriceRange(ctx context.Context, obj *catalog.Product) (*model.PriceRange, error) {
-	pr, err := loadersFrom(ctx).priceRangeByProduct.Load(ctx, obj.ID)
+	pr, err := loadersFrom(ctx).priceRangeByProduct().Load(ctx, obj.ID)
 	if err != nil || pr == nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.P
 
 // Product is the resolver for the product field.
 func (r *productVariantResolver) Product(ctx context.Context, obj *catalog.Variant) (*catalog.Product, error) {
-	p, err := loadersFrom(ctx).productByID.Load(ctx, obj.ProductID)
+	p, err := loadersFrom(ctx).productByID().Load(ctx, obj.ProductID)
 	if err == nil && p == nil {
 		// A variant is only reached through a product sold on the channel.
 		err = commerce.NotFound("product not found")
@@ -141,7 +141,7 @@ func (r *productVariantResolver) Product(ctx context.Context, obj *catalog.Varia
 
 // QuantityAvailable is the resolver for the quantityAvailable field.
 func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *catalog.Variant) (int, error) {
-	levels, err := loadersFrom(ctx).stockByVariant.Load(ctx, obj.ID)
+	levels, err := loadersFrom(ctx).stockByVariant().Load(ctx, obj.ID)
 	total := 0
 	for _, l := range levels {
 		total += l.Available()
@@ -155,7 +155,7 @@ func (r *productVariantResolver) QuantityAvailableHere(ctx context.Context, obj 
 	if err != nil || ch.LocationID == nil {
 		return nil, err
 	}
-	levels, err := loadersFrom(ctx).stockByVariant.Load(ctx, obj.ID)
+	levels, err := loadersFrom(ctx).stockByVariant().Load(ctx, obj.ID)
 	n := 0
 	for _, lv := range levels {
 		if lv.LocationID == *ch.LocationID {
@@ -168,7 +168,7 @@ func (r *productVariantResolver) QuantityAvailableHere(ctx context.Context, obj 
 // StoreAvailability is the resolver for the storeAvailability field.
 func (r *productVariantResolver) StoreAvailability(ctx context.Context, obj *catalog.Variant) ([]model.StoreAvailability, error) {
 	l := loadersFrom(ctx)
-	levels, err := l.stockByVariant.Load(ctx, obj.ID)
+	levels, err := l.stockByVariant().Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -23,23 +23,34 @@ import (
 // handful of queries instead of hundreds. They are made per operation: their
 // cache must never outlive the request that filled it.
 type loaders struct {
-	variantsByProduct   loader[[]catalog.Variant]
-	priceRangeByProduct loader[*catalog.PriceRange]
-	priceByVariant      loader[*catalog.Price]
-	stockByVariant      loader[[]inventory.Level]
-	optionsByProduct    loader[[]catalog.Option]
-	mediaByProduct      loader[[]catalog.Media]
-	categoriesByProduct loader[[]catalog.ProductCategory]
-	productByID         loader[*catalog.Product]
-	transitionsByOrder  loader[[]order.Transition]
-	paymentsByOrder     loader[[]order.Payment]
-	returnsByOrder      loader[[]*returns.Return]
-	locations           *index[location.Location]
-	categories          *index[catalog.Category]
+	services  Services
+	currency  commerce.Currency // the channel's
+	channelID commerce.ID
+
+	// Built on first use (see lazy): most operations use few of them.
+	variants, priceRanges, prices, stock, options, media, categoryLinks, products,
+	transitions, payments, returns lazy
+
+	locations  *index[location.Location]
+	categories *index[catalog.Category]
 
 	// variantFieldsPrimed is set once a listing has primed the prices and
 	// stock of its variants, so Product.variants need not do it again.
 	variantFieldsPrimed atomic.Bool
+}
+
+// lazy holds a loader built on first use. Building every loader for every
+// operation cost ~100 allocations a request, as much as a cart add's
+// database work allocates (docs/performance.md, issue 4).
+type lazy struct {
+	once   sync.Once
+	loader any // a loader[V]
+}
+
+// lazily returns the loader z holds, built by build the first time.
+func lazily[V any](z *lazy, build func() loader[V]) loader[V] {
+	z.once.Do(func() { z.loader = build() })
+	return z.loader.(loader[V])
 }
 
 // loader is a batching loader that can also be primed: loaded at once, by
@@ -82,54 +93,97 @@ const (
 const loaderWait = 500 * time.Microsecond
 
 func newLoaders(s Services, ch *channel.Channel) *loaders {
-	var (
-		cur       commerce.Currency
-		channelID commerce.ID
-	)
+	l := &loaders{services: s}
 	if ch != nil {
-		cur, channelID = ch.Currency, ch.ID
+		l.currency, l.channelID = ch.Currency, ch.ID
 	}
-	l := &loaders{
-		priceRangeByProduct: one(func(ctx context.Context, ids []commerce.ID) ([]catalog.PriceRange, error) {
-			return s.Catalog.FindPriceRangesByProductIDs(ctx, ids, cur)
-		}, func(r catalog.PriceRange) commerce.ID { return r.ProductID }),
-		priceByVariant: one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Price, error) {
-			return s.Catalog.FindPricesByVariantIDs(ctx, ids, cur)
-		}, func(p catalog.Price) commerce.ID { return p.VariantID }),
-		stockByVariant: many(s.Inventory.FindLevelsByVariantIDs,
-			func(l inventory.Level) commerce.ID { return l.VariantID }),
-		optionsByProduct: many(s.Catalog.FindOptionsByProductIDs,
-			func(o catalog.Option) commerce.ID { return o.ProductID }),
-		mediaByProduct: many(s.Catalog.FindMediaByProductIDs,
-			func(m catalog.Media) commerce.ID { return m.ProductID }),
-		categoriesByProduct: many(s.Catalog.FindCategoryLinksByProductIDs,
-			func(c catalog.ProductCategory) commerce.ID { return c.ProductID }),
-		productByID: one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Product, error) {
-			return s.Catalog.FindProductsByIDs(ctx, channelID, ids)
-		}, func(p catalog.Product) commerce.ID { return p.ID }),
-		locations: newIndex(func(ctx context.Context) ([]location.Location, error) {
-			return s.Locations.FindLocations(ctx, location.Filter{})
-		}, func(l location.Location) commerce.ID { return l.ID }),
-		categories: newIndex(s.Catalog.FindCategories, func(c catalog.Category) commerce.ID { return c.ID }),
-		// The orders' loaders take the ids of orders already read with
-		// access (FindOrder, FindCustomerOrders): they check none.
-		transitionsByOrder: grouped(func(ctx context.Context, ids []commerce.ID) (map[commerce.ID][]order.Transition, error) {
-			return s.Orders.FindTransitionsByOrderIDs(ctx, ids)
-		}),
-		paymentsByOrder: grouped(func(ctx context.Context, ids []commerce.ID) (map[commerce.ID][]order.Payment, error) {
-			return s.Orders.FindPaymentsByOrderIDs(ctx, ids)
-		}),
-		returnsByOrder: many(func(ctx context.Context, ids []commerce.ID) ([]*returns.Return, error) {
-			if s.Returns == nil {
+	l.locations = newIndex(func(ctx context.Context) ([]location.Location, error) {
+		return s.Locations.FindLocations(ctx, location.Filter{})
+	}, func(l location.Location) commerce.ID { return l.ID })
+	l.categories = newIndex(s.Catalog.FindCategories, func(c catalog.Category) commerce.ID { return c.ID })
+	return l
+}
+
+func (l *loaders) priceRangeByProduct() loader[*catalog.PriceRange] {
+	return lazily(&l.priceRanges, func() loader[*catalog.PriceRange] {
+		return one(func(ctx context.Context, ids []commerce.ID) ([]catalog.PriceRange, error) {
+			return l.services.Catalog.FindPriceRangesByProductIDs(ctx, ids, l.currency)
+		}, func(r catalog.PriceRange) commerce.ID { return r.ProductID })
+	})
+}
+
+func (l *loaders) priceByVariant() loader[*catalog.Price] {
+	return lazily(&l.prices, func() loader[*catalog.Price] {
+		return one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Price, error) {
+			return l.services.Catalog.FindPricesByVariantIDs(ctx, ids, l.currency)
+		}, func(p catalog.Price) commerce.ID { return p.VariantID })
+	})
+}
+
+func (l *loaders) stockByVariant() loader[[]inventory.Level] {
+	return lazily(&l.stock, func() loader[[]inventory.Level] {
+		return many(l.services.Inventory.FindLevelsByVariantIDs, func(l inventory.Level) commerce.ID { return l.VariantID })
+	})
+}
+
+func (l *loaders) optionsByProduct() loader[[]catalog.Option] {
+	return lazily(&l.options, func() loader[[]catalog.Option] {
+		return many(l.services.Catalog.FindOptionsByProductIDs, func(o catalog.Option) commerce.ID { return o.ProductID })
+	})
+}
+
+func (l *loaders) mediaByProduct() loader[[]catalog.Media] {
+	return lazily(&l.media, func() loader[[]catalog.Media] {
+		return many(l.services.Catalog.FindMediaByProductIDs, func(m catalog.Media) commerce.ID { return m.ProductID })
+	})
+}
+
+func (l *loaders) categoriesByProduct() loader[[]catalog.ProductCategory] {
+	return lazily(&l.categoryLinks, func() loader[[]catalog.ProductCategory] {
+		return many(l.services.Catalog.FindCategoryLinksByProductIDs, func(c catalog.ProductCategory) commerce.ID { return c.ProductID })
+	})
+}
+
+func (l *loaders) productByID() loader[*catalog.Product] {
+	return lazily(&l.products, func() loader[*catalog.Product] {
+		return one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Product, error) {
+			return l.services.Catalog.FindProductsByIDs(ctx, l.channelID, ids)
+		}, func(p catalog.Product) commerce.ID { return p.ID })
+	})
+}
+
+// The orders' loaders take the ids of orders already read with access
+// (FindOrder, FindCustomerOrders): they check none.
+
+func (l *loaders) transitionsByOrder() loader[[]order.Transition] {
+	return lazily(&l.transitions, func() loader[[]order.Transition] {
+		return grouped(l.services.Orders.FindTransitionsByOrderIDs)
+	})
+}
+
+func (l *loaders) paymentsByOrder() loader[[]order.Payment] {
+	return lazily(&l.payments, func() loader[[]order.Payment] {
+		return grouped(l.services.Orders.FindPaymentsByOrderIDs)
+	})
+}
+
+func (l *loaders) returnsByOrder() loader[[]*returns.Return] {
+	return lazily(&l.returns, func() loader[[]*returns.Return] {
+		return many(func(ctx context.Context, ids []commerce.ID) ([]*returns.Return, error) {
+			if l.services.Returns == nil {
 				return nil, nil // without the returns service, no order has any
 			}
-			return s.Returns.FindReturnsByOrderIDs(ctx, ids)
-		}, func(r *returns.Return) commerce.ID { return r.OrderID }),
-	}
-	l.variantsByProduct = many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
-		return s.Catalog.FindVariantsWithPrices(ctx, ids, cur)
-	}, func(v catalog.Variant) commerce.ID { return v.ProductID })
-	return l
+			return l.services.Returns.FindReturnsByOrderIDs(ctx, ids)
+		}, func(r *returns.Return) commerce.ID { return r.OrderID })
+	})
+}
+
+func (l *loaders) variantsByProduct() loader[[]catalog.Variant] {
+	return lazily(&l.variants, func() loader[[]catalog.Variant] {
+		return many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
+			return l.services.Catalog.FindVariantsWithPrices(ctx, ids, l.currency)
+		}, func(v catalog.Variant) commerce.ID { return v.ProductID })
+	})
 }
 
 // prefetchProducts primes, for a page of products (a connection: nodes and
@@ -165,19 +219,19 @@ func (l *loaders) prefetch(ctx context.Context, ps []catalog.Product, fields []g
 		switch name {
 		case "priceRange":
 			if !selected["variants"] {
-				wg.Go(func() { l.priceRangeByProduct.prime(ctx, ids) })
+				wg.Go(func() { l.priceRangeByProduct().prime(ctx, ids) })
 			}
 		case "options":
-			wg.Go(func() { l.optionsByProduct.prime(ctx, ids) })
+			wg.Go(func() { l.optionsByProduct().prime(ctx, ids) })
 		case "media":
-			wg.Go(func() { l.mediaByProduct.prime(ctx, ids) })
+			wg.Go(func() { l.mediaByProduct().prime(ctx, ids) })
 		case "categories":
-			wg.Go(func() { l.categoriesByProduct.prime(ctx, ids) })
+			wg.Go(func() { l.categoriesByProduct().prime(ctx, ids) })
 		case "variants":
 			wants := variantWants(children(ctx, fields, "variants"))
 			wg.Go(func() {
 				var vs []catalog.Variant
-				groups := l.variantsByProduct.prime(ctx, ids)
+				groups := l.variantsByProduct().prime(ctx, ids)
 				if groups == nil {
 					return // an error: the resolvers' own loads report it
 				}
@@ -190,7 +244,7 @@ func (l *loaders) prefetch(ctx context.Context, ps []catalog.Product, fields []g
 						ranges[r.ProductID] = &r
 					}
 					for _, id := range ids {
-						l.priceRangeByProduct.Prime(id, ranges[id])
+						l.priceRangeByProduct().Prime(id, ranges[id])
 					}
 				}
 				l.primeVariantFields(ctx, vs, wants)
@@ -221,13 +275,13 @@ func (l *loaders) prefetchOrders(ctx context.Context, orders []*order.Order) {
 	}
 	var wg sync.WaitGroup
 	if selected["transitions"] {
-		wg.Go(func() { l.transitionsByOrder.prime(ctx, ids) })
+		wg.Go(func() { l.transitionsByOrder().prime(ctx, ids) })
 	}
 	if selected["payments"] {
-		wg.Go(func() { l.paymentsByOrder.prime(ctx, ids) })
+		wg.Go(func() { l.paymentsByOrder().prime(ctx, ids) })
 	}
 	if selected["returns"] {
-		wg.Go(func() { l.returnsByOrder.prime(ctx, ids) })
+		wg.Go(func() { l.returnsByOrder().prime(ctx, ids) })
 	}
 	wg.Wait()
 }
@@ -250,7 +304,7 @@ func (l *loaders) primeVariantFields(ctx context.Context, vs []catalog.Variant, 
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	l.stockByVariant.prime(ctx, ids)
+	l.stockByVariant().prime(ctx, ids)
 }
 
 func variantWants(fields []graphql.CollectedField) uint32 {

@@ -96,12 +96,12 @@ func (r *orderResolver) Cost(ctx context.Context, obj *order.Order) (*model.Orde
 
 // Transitions is the resolver for the transitions field.
 func (r *orderResolver) Transitions(ctx context.Context, obj *order.Order) ([]order.Transition, error) {
-	return loadersFrom(ctx).transitionsByOrder.Load(ctx, obj.ID)
+	return loadersFrom(ctx).transitionsByOrder().Load(ctx, obj.ID)
 }
 
 // Payments is the resolver for the payments field.
 func (r *orderResolver) Payments(ctx context.Context, obj *order.Order) ([]order.Payment, error) {
-	return loadersFrom(ctx).paymentsByOrder.Load(ctx, obj.ID)
+	return loadersFrom(ctx).paymentsByOrder().Load(ctx, obj.ID)
 }
 
 // Order is the resolver for the order field.

@@ -108,7 +108,7 @@ func withPrice(ctx context.Context, v catalog.Variant, known *catalog.Price) *ca
 	}
 	if p == nil && variantWants(graphql.CollectFieldsCtx(ctx, nil))&wantPrice != 0 {
 		var err error
-		if p, err = loadersFrom(ctx).priceByVariant.Load(ctx, v.ID); err != nil {
+		if p, err = loadersFrom(ctx).priceByVariant().Load(ctx, v.ID); err != nil {
 			graphql.AddError(ctx, err)
 		}
 	}

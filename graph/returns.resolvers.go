@@ -46,7 +46,7 @@ func (r *mutationResolver) ReturnReceive(ctx context.Context, id uuid.UUID) (*mo
 
 // Returns is the resolver for the returns field.
 func (r *orderResolver) Returns(ctx context.Context, obj *order.Order) ([]returns.Return, error) {
-	rs, err := loadersFrom(ctx).returnsByOrder.Load(ctx, obj.ID)
+	rs, err := loadersFrom(ctx).returnsByOrder().Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
