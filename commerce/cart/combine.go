@@ -155,12 +155,12 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 	}
 }
 
-// groupSettings is genericPlans for a group, and a bound on how long it
-// may wait for a row lock: a cart locked by a long transaction must not
-// hold up the adds to other carts grouped with it, and all those waiting
+// groupSettings is addPlans for a group, and a bound on how long it may
+// wait for a row lock: a cart locked by a long transaction must not hold
+// up the adds to other carts grouped with it, and all those waiting
 // behind. Past the bound the group fails and its adds run alone, the one
 // to the locked cart waiting as long as it has to.
-const groupSettings = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('lock_timeout', '50ms', true)`
+const groupSettings = addPlans + `, set_config('lock_timeout', '50ms', true)`
 
 // runGroup runs the adds of group, each to another cart, in one
 // transaction and sets each one's outcome (see combiner).

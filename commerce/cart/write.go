@@ -42,7 +42,7 @@ func stockAt(variant string) string {
 // soldOn is whether the variant's product is active and published on the
 // channel (an SQL expression; NULL for no). A scalar subquery on the
 // publication's key rather than EXISTS: for EXISTS the generic plan (see
-// genericPlans) hashes every publication of the channel at each call.
+// addPlans) hashes every publication of the channel at each call.
 func soldOn(channel string) string {
 	return `(p.status = 'active' AND (SELECT true FROM product_publications pub
 		WHERE pub.product_id = p.id AND pub.channel_id = ` + channel + `))`
@@ -181,12 +181,21 @@ func addRequests(lines []LineInput, field string) ([]lineReq, error) {
 	return reqs, errors.Join(errs...)
 }
 
-// genericPlans makes the rest of the transaction run its prepared
-// statements with their generic plan. Postgres otherwise plans addSQL anew
-// at every execution (it judges a plan for the actual arrays cheaper than
-// the generic one), which cost more than running it: ~0.8 ms of the ~1.2 ms
-// the statement took (docs/performance.md, issue 4).
-const genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
+// addPlans sets how the rest of the transaction plans its statements (the
+// add and the read of its carts), for as long as the transaction lasts:
+//
+//   - with their generic plan: Postgres otherwise plans addSQL anew at
+//     every execution (it judges a plan for the actual arrays cheaper than
+//     the generic one), which cost more than running it: ~0.8 ms of the
+//     ~1.2 ms the statement took;
+//   - with nested loops rather than hash or merge joins: the add's joins
+//     pair a handful of rows (the calls, their lines, their carts), where
+//     setting up hash tables and sorts cost more than the joins. Without
+//     it the generic plan of an add to one cart took ~20 % more of
+//     Postgres's time than the one-cart statement before groups (both in
+//     docs/performance.md, issue 4).
+const addPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
 
 // batchSender is a transaction, or a connection of the pool.
 type batchSender interface {
@@ -204,7 +213,7 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 	if commit {
 		batch.Queue("BEGIN")
 	}
-	batch.Queue(genericPlans)
+	batch.Queue(addPlans)
 	queueAdds(batch, calls, commit)
 	if commit {
 		batch.Queue("COMMIT")
