@@ -264,9 +264,17 @@ func scanCarts(rows pgx.Rows) ([]*Cart, error) {
 		targets                      = []any{&cart.ID, &version, &status, &currency, &customerID, &pickupID,
 			&codes, &cart.CreatedChannelID, &cart.CreatedAt, &cart.UpdatedAt, &merged,
 			&lineID, &quantity, &lineCreated, &lineUpdated, &chID, &vID, &amount, &compareAt}
+		// The same with the cart's columns skipped (nil), for the rows
+		// after a cart's first: its strings and codes would be allocated
+		// again at every line.
+		lineTargets = append([]any{&cart.ID}, append(make([]any, 10), targets[11:]...)...)
 	)
 	for rows.Next() {
-		if err := rows.Scan(targets...); err != nil {
+		t := targets
+		if c != nil && sameID(rows.RawValues()[0], c.ID) {
+			t = lineTargets
+		}
+		if err := rows.Scan(t...); err != nil {
 			return nil, err
 		}
 		if c == nil || c.ID != cart.ID {
@@ -292,6 +300,12 @@ func scanCarts(rows pgx.Rows) ([]*Cart, error) {
 		return nil, err
 	}
 	return carts, nil
+}
+
+// sameID tells whether raw, a uuid column in binary format, is id. A
+// column in text format never is: the caller then scans it in full.
+func sameID(raw []byte, id commerce.ID) bool {
+	return len(raw) == len(id) && commerce.ID(raw) == id
 }
 
 // optionalID is a nullable uuid column as an optional id.
