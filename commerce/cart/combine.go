@@ -17,7 +17,7 @@ import (
 // of the read that follows it. Under load much of an add's cost in
 // Postgres is not the work on its rows but what every transaction and
 // every statement pays: the commit and its WAL flush, the round trip's
-// system calls, and starting up the executor for the add's ~60-node plan.
+// system calls, and starting up the executor for the add's plan of some 50 nodes.
 // Shared by a group, these are what lets 16 carts edited in parallel go
 // past what one transaction per add allows (docs/performance.md, issue 4).
 //
@@ -33,8 +33,14 @@ import (
 // serialization failure, a cart locked for long by another transaction,
 // see groupSettings: nothing of it was committed) sends every add on
 // alone, as does an add that found its cart moved (errCartMoved), which
-// is retried alone as pipelinedTx does. A group takes its carts in id
-// order, so that two groups do not deadlock on each other.
+// is retried alone as pipelinedTx does.
+//
+// An add alone locks one cart, so it cannot deadlock with anything; two
+// groups running at once could, if they locked two carts in opposite
+// orders. A group sends its carts in id order, which its plan mostly
+// keeps, and should two groups still deadlock, the lock wait bound of
+// groupSettings (50 ms, well before Postgres's deadlock check at 1 s)
+// fails one of them, whose adds then run alone.
 type combiner struct {
 	limit, max int
 
@@ -169,8 +175,7 @@ func (s *Service) runGroup(ctx context.Context, group []*addJob) {
 	for _, j := range group {
 		calls = append(calls, &j.call)
 	}
-	// Lock order: carts by id, whatever order the adds came in, so that
-	// two groups cannot deadlock on each other.
+	// Carts by id, whatever order the adds came in (see combiner).
 	slices.SortFunc(calls, func(a, b *addCall) int { return bytes.Compare(a.id[:], b.id[:]) })
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN")

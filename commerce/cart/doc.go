@@ -24,20 +24,24 @@
 // # Concurrency
 //
 // Carts are edited by several devices at once. Every exported method is one
-// transaction, and every change bumps carts.version with a single UPDATE …
-// RETURNING that also checks access, the status and the optional
-// compare-and-set version (ifVersion, a CONFLICT when the cart moved), before
-// it touches any line. That row lock orders all writers of one cart, so they
-// never deadlock, and a cartLinesAdd is one such statement (with its line
-// upsert) between BEGIN and COMMIT, followed, still under the lock, by the
-// read of the changed cart: BEGIN, the change and the read go to Postgres
-// in one round trip, COMMIT in a second (pipelinedTx). Lines
-// change with atomic SQL, never read-modify-write: adding a variant already
-// in the cart is INSERT … ON CONFLICT (cart_id, variant_id) DO UPDATE SET
-// quantity = quantity + added, so 100 concurrent adds of one unit give
-// exactly 100 units on one line. Checks that concern a line's current
-// quantity (stock) are evaluated by Postgres on the latest row version, in
-// the statement that changes it.
+// transaction (adds excepted, below), and every change bumps carts.version
+// with a single UPDATE … RETURNING that also checks access, the status and
+// the optional compare-and-set version (ifVersion, a CONFLICT when the cart
+// moved), before it touches any line. That row lock orders all writers of
+// one cart, so they never deadlock. Lines change with atomic SQL, never
+// read-modify-write: adding a variant already in the cart is INSERT … ON
+// CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = quantity + added,
+// so 100 concurrent adds of one unit give exactly 100 units on one line.
+// Checks that concern a line's current quantity (stock) are evaluated by
+// Postgres on the latest row version, in the statement that changes it.
+//
+// A cartLinesAdd is one statement (addSQL: the checks, the bump and the
+// line upserts, all or nothing) followed, still under the cart's lock, by
+// the read of the changed cart; BEGIN, both and COMMIT go to Postgres in
+// one round trip (pipelinedTx). Adds to different carts that arrive
+// together share that transaction, statement and round trip (combine.go):
+// each keeps its own outcome, and a group that fails (or waits more than
+// 50 ms for a lock) is run add by add.
 //
 // Every mutation returns the fresh cart, read after its change (in its
 // transaction for cartLinesAdd, after commit for the others) and priced
@@ -46,9 +50,10 @@
 // CONFLICT, OUT_OF_STOCK, a NOT_FOUND line), nothing is written and the cart
 // is returned as it is now, with the error.
 //
-// A change notifies the Postgres channel "cart" with the cart id (a trigger
-// on carts.version, delivered at commit), for live views on every server
-// instance: Watch, fed by one Hub per process (live.go).
+// A change to a cart that some device watches notifies the Postgres
+// channel "cart" with the cart id (a trigger on carts.version, delivered at
+// commit; live_watches lists the watched carts), for live views on every
+// server instance: Watch, fed by one Hub per process (live.go).
 //
 // # Resuming elsewhere
 //

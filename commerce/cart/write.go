@@ -54,6 +54,14 @@ func soldOn(channel string) string {
 // channel and ifVersion; each line the call it belongs to. A cart appears
 // in one call at most.
 //
+// The bump takes only the carts target reached (reach is not evaluated
+// again: its subquery would see the statement's snapshot anyway) and
+// rechecks on the latest row what may have changed since the snapshot.
+// "c.status = t.status" is "c.status = 'active'" (target holds active
+// carts only) written so that the planner cannot scan the partial index of
+// active carts: on a table without statistics it judged that cheaper than
+// the key, and every group read every active cart.
+//
 // It checks every line first, on the statement's snapshot of the carts
 // ("target", not locked): the variant is sold on the call's channel, priced
 // in the cart's currency and in stock for the cart's quantity and this one,
@@ -78,8 +86,8 @@ var addSQL = `WITH calls AS (
 		SELECT * FROM unnest(@calls::bigint[], @variants::uuid[], @quantities::int[], @line_ids::uuid[])
 			WITH ORDINALITY AS i(call, variant_id, quantity, line_id, ord)
 	), target AS (
-		SELECT a.call, a.token, a.customer, a.staff, a.if_version, a.channel, c.id, c.currency_code, c.pickup_location_id
-		FROM calls a CROSS JOIN LATERAL (SELECT c.id, c.currency_code, c.pickup_location_id FROM carts c
+		SELECT a.call, a.if_version, a.channel, c.id, c.status, c.currency_code, c.pickup_location_id
+		FROM calls a CROSS JOIN LATERAL (SELECT c.id, c.status, c.currency_code, c.pickup_location_id FROM carts c
 			WHERE ` + reachOf("a.cart_id", "a.token", "a.customer", "a.staff") + ` AND c.status = 'active' OFFSET 0) c -- see readManySQL
 	), checked AS (
 		SELECT i.call, i.ord, b.id AS cart_id, i.variant_id, i.quantity, i.line_id, coalesce(v.sku, '') AS sku,
@@ -99,7 +107,7 @@ var addSQL = `WITH calls AS (
 	), bumped AS (
 		UPDATE carts c SET version = c.version + 1, updated_at = now()
 		FROM target t JOIN verdict v ON v.call = t.call
-		WHERE c.id = ANY (@carts::uuid[]) AND ` + reachOf("t.id", "t.token", "t.customer", "t.staff") + ` AND c.status = 'active'
+		WHERE c.id = t.id AND c.id = ANY (@carts::uuid[]) AND c.status = t.status
 			AND (t.if_version IS NULL OR c.version = t.if_version)
 			AND c.pickup_location_id IS NOT DISTINCT FROM t.pickup_location_id
 			AND v.lines_ok AND NOT v.full
