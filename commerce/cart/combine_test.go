@@ -49,6 +49,22 @@ func (g *groupEnv) newCart(t *testing.T, ctx context.Context, lines ...cart.Line
 	return c, token
 }
 
+// guestCart is a cart as created, with its token.
+type guestCart struct {
+	c     *cart.Cart
+	token string
+}
+
+// newCarts makes n empty guest carts.
+func (g *groupEnv) newCarts(t *testing.T, ctx context.Context, n int) []guestCart {
+	t.Helper()
+	out := make([]guestCart, n)
+	for i := range out {
+		out[i].c, out[i].token = g.newCart(t, ctx)
+	}
+	return out
+}
+
 // holdSlot makes the service's one group slot busy: an add to a cart of
 // its own waits for the cart's row lock, which the returned function
 // releases (and then returns that add's error).
@@ -149,11 +165,7 @@ func TestGroupedAddsGetTheirOwnOutcomes(t *testing.T) {
 		{name: "current version", lines: one(vs[1], 1), ifVersion: &current, check: added(1, 1)},
 	}
 
-	type started struct {
-		c     *cart.Cart
-		token string
-	}
-	carts := make([]started, len(cases))
+	carts := make([]guestCart, len(cases))
 	for i, tc := range cases {
 		var c *cart.Cart
 		var token string
@@ -167,7 +179,7 @@ func TestGroupedAddsGetTheirOwnOutcomes(t *testing.T) {
 		default:
 			c, token = g.newCart(t, web)
 		}
-		carts[i] = started{c, token}
+		carts[i] = guestCart{c, token}
 	}
 
 	release := g.holdSlot(t, web)
@@ -233,14 +245,7 @@ func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := stocked(t, 1, 5)[0]
-	type started struct {
-		c     *cart.Cart
-		token string
-	}
-	carts := make([]started, 3)
-	for i := range carts {
-		carts[i].c, carts[i].token = g.newCart(t, web)
-	}
+	carts := g.newCarts(t, web, 3)
 	release := g.holdSlot(t, web)
 	errs := make(chan error, len(carts))
 	for _, c := range carts {
@@ -284,14 +289,7 @@ func TestLockedCartDoesNotHoldUpItsGroup(t *testing.T) {
 	g := newGroupEnv(t, 1, 8)
 	web := g.on(t, demo.KeyWebEU)
 	v := stocked(t, 1, 5)[0]
-	type started struct {
-		c     *cart.Cart
-		token string
-	}
-	carts := make([]started, 3)
-	for i := range carts {
-		carts[i].c, carts[i].token = g.newCart(t, web)
-	}
+	carts := g.newCarts(t, web, 3)
 	locked := carts[0].c.ID
 	tx, err := g.pool.Begin(t.Context())
 	if err != nil {
@@ -382,14 +380,7 @@ func TestConcurrentGroupsLoseNothing(t *testing.T) {
 	web := g.on(t, demo.KeyWebEU)
 	const carts, devices, adds = 8, 4, 10
 	vs := stocked(t, 3, devices*adds)
-	type started struct {
-		c     *cart.Cart
-		token string
-	}
-	cs := make([]started, carts)
-	for i := range cs {
-		cs[i].c, cs[i].token = g.newCart(t, web)
-	}
+	cs := g.newCarts(t, web, carts)
 	var wg sync.WaitGroup
 	errs := make(chan error, carts*devices*adds)
 	for i := range carts {
