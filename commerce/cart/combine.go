@@ -139,8 +139,16 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 		j.cart, j.err = s.addAlone(ctx, j.call)
 	} else {
 		// The group must not fail because the client of the add that
-		// leads it went away: the others are waiting for it.
-		s.runGroup(context.WithoutCancel(ctx), group)
+		// leads it went away: the others are waiting for it. It keeps the
+		// leader's deadline (the GraphQL timeout), the earliest of the
+		// group's, so that a stalled database does not hold them forever.
+		gctx := context.WithoutCancel(ctx)
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			gctx, cancel = context.WithDeadline(gctx, dl)
+			defer cancel()
+		}
+		s.runGroup(gctx, group)
 	}
 
 	cb.mu.Lock()
