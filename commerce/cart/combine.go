@@ -23,9 +23,11 @@ import (
 //
 // At most limit groups run at once. An add that finds one free runs at
 // once, alone if nothing waits: a cart edited in a loop is never delayed.
-// The others wait; when a group ends, the first waiting add leads the
-// next group, taking with it up to max-1 adds that wait behind it, one per
-// cart (addSQL takes a cart once).
+// The others wait; when a group's statements have answered, the first
+// waiting add leads the next group, taking with it up to max-1 adds that
+// wait behind it, one per cart (addSQL takes a cart once). The next group
+// so runs while the previous one's COMMIT is flushed to disk; the adds of
+// a group learn their outcome only once it is committed.
 //
 // A group is only an optimisation: whenever it cannot give an add its
 // own outcome it sends the add on alone, as if there were no combiner.
@@ -135,6 +137,30 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 	if cb.grouped != nil {
 		cb.grouped(len(group))
 	}
+	// pass hands the running slot on to the first add still waiting, if
+	// any; a group does so as soon as its statements have answered, while
+	// its COMMIT is flushed to disk: the next group's statements then run
+	// during that wait instead of after it.
+	passed := false
+	pass := func() {
+		if passed {
+			return
+		}
+		passed = true
+		cb.mu.Lock()
+		var next *addJob
+		if len(cb.waiting) > 0 {
+			next = cb.waiting[0]
+			cb.waiting = slices.Delete(cb.waiting, 0, 1)
+			next.lead = true
+		} else {
+			cb.running--
+		}
+		cb.mu.Unlock()
+		if next != nil {
+			close(next.done)
+		}
+	}
 	if len(group) == 1 {
 		j.cart, j.err = s.addAlone(ctx, j.call)
 	} else {
@@ -148,24 +174,11 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 			gctx, cancel = context.WithDeadline(gctx, dl)
 			defer cancel()
 		}
-		s.runGroup(gctx, group)
+		s.runGroup(gctx, group, pass)
 	}
-
-	cb.mu.Lock()
-	var next *addJob
-	if len(cb.waiting) > 0 {
-		next = cb.waiting[0]
-		cb.waiting = slices.Delete(cb.waiting, 0, 1)
-		next.lead = true
-	} else {
-		cb.running--
-	}
-	cb.mu.Unlock()
+	pass()
 	for _, g := range group[1:] {
 		close(g.done)
-	}
-	if next != nil {
-		close(next.done)
 	}
 }
 
@@ -177,8 +190,10 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 const groupSettings = addPlans + `, set_config('lock_timeout', '50ms', true)`
 
 // runGroup runs the adds of group, each to another cart, in one
-// transaction and sets each one's outcome (see combiner).
-func (s *Service) runGroup(ctx context.Context, group []*addJob) {
+// transaction and sets each one's outcome (see combiner). It calls
+// answered once the statements have answered, before the COMMIT's answer:
+// the outcomes are only final after it.
+func (s *Service) runGroup(ctx context.Context, group []*addJob, answered func()) {
 	calls := make([]*addCall, 0, len(group))
 	for _, j := range group {
 		calls = append(calls, &j.call)
@@ -204,6 +219,7 @@ func (s *Service) runGroup(ctx context.Context, group []*addJob) {
 		if outs, err = addResults(br, calls, true); err != nil {
 			return err
 		}
+		answered()
 		_, err = br.Exec() // COMMIT
 		return err
 	})

@@ -226,58 +226,69 @@ func TestGroupedAddsGetTheirOwnOutcomes(t *testing.T) {
 }
 
 // A group whose transaction fails commits nothing, and each of its adds
-// is then run alone: every add lands exactly once.
+// is then run alone: every add lands exactly once. It fails in its
+// statements, or at COMMIT, after the group has passed its slot on to the
+// next (see combiner.lead).
 func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
-	g := newGroupEnv(t, 1, 8)
-	web := g.on(t, demo.KeyWebEU)
-	// The second line ever written fails: the held add writes the first,
-	// the group the second.
-	if _, err := g.pool.Exec(t.Context(), `
-		CREATE SEQUENCE lines_written;
-		CREATE FUNCTION fail_second_line() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF nextval('lines_written') = 2 THEN
-				RAISE EXCEPTION 'the second line fails';
-			END IF;
-			RETURN NEW;
-		END $$;
-		CREATE TRIGGER fail_second_line BEFORE INSERT ON cart_lines FOR EACH ROW EXECUTE FUNCTION fail_second_line();`); err != nil {
-		t.Fatal(err)
-	}
-	v := stocked(t, 1, 5)[0]
-	carts := g.newCarts(t, web, 3)
-	release := g.holdSlot(t, web)
-	errs := make(chan error, len(carts))
-	for _, c := range carts {
-		go func() {
-			_, err := g.svc.AddLines(web, c.c.ID, c.token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil)
-			errs <- err
-		}()
-	}
-	g.waitForWaiting(t, len(carts))
-	if err := release(); err != nil {
-		t.Fatal(err)
-	}
-	for range carts {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range carts {
-		got, err := g.svc.FindCart(web, c.c.ID, c.token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.Lines) != 1 || got.Lines[0].Quantity != 1 || got.Version != c.c.Version+1 {
-			t.Fatalf("cart at version %d with %+v: want its one unit, once", got.Version, got.Lines)
-		}
-	}
-	var written int
-	if err := g.pool.QueryRow(t.Context(), `SELECT last_value FROM lines_written`).Scan(&written); err != nil {
-		t.Fatal(err)
-	}
-	if sizes := g.groupSizes(); !slices.Equal(sizes, []int{1, 3}) || written != 5 {
-		t.Fatalf("groups %v and %d lines written: want the group of 3 to fail and its adds to be written alone", sizes, written)
+	for name, trigger := range map[string]string{
+		"in a statement": `CREATE TRIGGER fail_second_line BEFORE INSERT ON cart_lines
+			FOR EACH ROW EXECUTE FUNCTION fail_second_line()`,
+		"at commit": `CREATE CONSTRAINT TRIGGER fail_second_line AFTER INSERT ON cart_lines
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_second_line()`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := newGroupEnv(t, 1, 8)
+			web := g.on(t, demo.KeyWebEU)
+			// The second line ever written fails: the held add writes the
+			// first, the group the second.
+			if _, err := g.pool.Exec(t.Context(), `
+				CREATE SEQUENCE lines_written;
+				CREATE FUNCTION fail_second_line() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN
+					IF nextval('lines_written') = 2 THEN
+						RAISE EXCEPTION 'the second line fails';
+					END IF;
+					RETURN NEW;
+				END $$;
+				`+trigger); err != nil {
+				t.Fatal(err)
+			}
+			v := stocked(t, 1, 5)[0]
+			carts := g.newCarts(t, web, 3)
+			release := g.holdSlot(t, web)
+			errs := make(chan error, len(carts))
+			for _, c := range carts {
+				go func() {
+					_, err := g.svc.AddLines(web, c.c.ID, c.token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil)
+					errs <- err
+				}()
+			}
+			g.waitForWaiting(t, len(carts))
+			if err := release(); err != nil {
+				t.Fatal(err)
+			}
+			for range carts {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range carts {
+				got, err := g.svc.FindCart(web, c.c.ID, c.token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got.Lines) != 1 || got.Lines[0].Quantity != 1 || got.Version != c.c.Version+1 {
+					t.Fatalf("cart at version %d with %+v: want its one unit, once", got.Version, got.Lines)
+				}
+			}
+			var written int
+			if err := g.pool.QueryRow(t.Context(), `SELECT last_value FROM lines_written`).Scan(&written); err != nil {
+				t.Fatal(err)
+			}
+			if sizes := g.groupSizes(); !slices.Equal(sizes, []int{1, 3}) || written != 5 {
+				t.Fatalf("groups %v and %d lines written: want the group of 3 to fail and its adds to be written alone", sizes, written)
+			}
+		})
 	}
 }
 
