@@ -17,8 +17,8 @@ import (
 // of the read that follows it. Under load much of an add's cost in
 // Postgres is not the work on its rows but what every transaction and
 // every statement pays: the commit and its WAL flush, the round trip's
-// system calls, and starting up the executor for the add's plan of some 50 nodes.
-// Shared by a group, these are what lets 16 carts edited in parallel go
+// system calls, and starting up the executor for the add's plan of some
+// 50 nodes. Shared by a group, these are what lets 16 carts edited in parallel go
 // past what one transaction per add allows (docs/performance.md, issue 4).
 //
 // At most limit groups run at once. An add that finds one free runs at
@@ -116,8 +116,8 @@ func (s *Service) addAlone(ctx context.Context, call addCall) (*Cart, error) {
 
 // lead runs the group that j leads: j and the adds waiting behind it, up
 // to max, one per cart (an add to a cart already in the group waits for
-// the next). Its running slot then passes to the first add still waiting,
-// if any.
+// the next). Its running slot passes to the first add still waiting, if
+// any, once the group's statements have answered (see pass).
 func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 	j.lead = false
 	cb.mu.Lock()
