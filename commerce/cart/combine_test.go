@@ -368,8 +368,13 @@ func TestWaitingAddGivenUp(t *testing.T) {
 	}()
 	g.waitForWaiting(t, 1)
 	cancel()
-	if err := <-given; !errors.Is(err, context.Canceled) {
-		t.Fatalf("want the add given up, got %v", err)
+	select {
+	case err := <-given:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("want the add given up, got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the add went on waiting after it was given up")
 	}
 	if err := release(); err != nil {
 		t.Fatal(err)
