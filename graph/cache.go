@@ -101,11 +101,7 @@ func (c *Cache) middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// A mutation always holds the word (its operation type), so a
-		// request without it is the only kind worth parsing here; one that
-		// holds it elsewhere (a search for "mutation") is merely not cached.
-		// This spares every mutation a second decoding of its body.
-		if bytes.Contains(request, []byte("mutation")) || !c.isPublic(r, request) {
+		if !c.isPublic(r, request) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -177,6 +173,13 @@ func (c cachedResponse) write(w http.ResponseWriter, how string) {
 // isPublic tells whether the request is a query whose root fields are all
 // public catalog reads. The answer is remembered per operation text.
 func (c *Cache) isPublic(r *http.Request, request []byte) bool {
+	// A mutation always holds the word (its operation type), so only a
+	// request without it is worth decoding; one that holds it elsewhere (a
+	// search for "mutation") is merely not cached. This spares every
+	// mutation a second decoding of its body.
+	if bytes.Contains(request, []byte("mutation")) {
+		return false
+	}
 	var p struct {
 		Query         string `json:"query"`
 		OperationName string `json:"operationName"`

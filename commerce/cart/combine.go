@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -108,7 +107,7 @@ func (s *Service) addAlone(ctx context.Context, call addCall) (*Cart, error) {
 	var c *Cart
 	err := s.pipelinedTx(ctx, call.ifVersion == nil, func(conn *pgxpool.Conn) error {
 		var err error
-		c, err = addLines(ctx, conn, call.acc, call.id, call.ch, call.reqs, call.ifVersion, call.field, true)
+		c, err = addLines(ctx, conn, &call, true)
 		return err
 	})
 	return c, err
@@ -194,43 +193,22 @@ const groupSettings = addPlans + `, set_config('lock_timeout', '50ms', true)`
 // answered once the statements have answered, before the COMMIT's answer:
 // the outcomes are only final after it.
 func (s *Service) runGroup(ctx context.Context, group []*addJob, answered func()) {
-	calls := make([]*addCall, 0, len(group))
-	for _, j := range group {
-		calls = append(calls, &j.call)
-	}
 	// Carts by id, whatever order the adds came in (see combiner).
-	slices.SortFunc(calls, func(a, b *addCall) int { return bytes.Compare(a.id[:], b.id[:]) })
-	batch := &pgx.Batch{}
-	batch.Queue("BEGIN")
-	batch.Queue(groupSettings)
-	queueAdds(batch, calls, true)
-	batch.Queue("COMMIT")
-
+	jobs := slices.Clone(group)
+	slices.SortFunc(jobs, func(a, b *addJob) int { return bytes.Compare(a.call.id[:], b.call.id[:]) })
+	calls := make([]*addCall, len(jobs))
+	for i, j := range jobs {
+		calls[i] = &j.call
+	}
 	var outs []addOutcome
 	err := s.pipelinedOnce(ctx, func(conn *pgxpool.Conn) error {
-		br := conn.SendBatch(ctx, batch)
-		defer br.Close()
-		for range 2 { // BEGIN, settings
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
 		var err error
-		if outs, err = addResults(br, calls, true); err != nil {
-			return err
-		}
-		answered()
-		_, err = br.Exec() // COMMIT
+		outs, err = sendAdds(ctx, conn, calls, groupSettings, true, answered)
 		return err
 	})
 	if err == nil {
-		byCall := make(map[*addCall]addOutcome, len(calls))
-		for i, c := range calls {
-			byCall[c] = outs[i]
-		}
-		for _, j := range group {
-			o := byCall[&j.call]
-			j.cart, j.err = o.cart, o.err
+		for i, j := range jobs {
+			j.cart, j.err = outs[i].cart, outs[i].err
 			if errors.Is(j.err, errCartMoved) && j.call.ifVersion == nil {
 				j.alone, j.err = true, nil
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -264,11 +265,12 @@ func scanCarts(rows pgx.Rows) ([]*Cart, error) {
 		targets                      = []any{&cart.ID, &version, &status, &currency, &customerID, &pickupID,
 			&codes, &cart.CreatedChannelID, &cart.CreatedAt, &cart.UpdatedAt, &merged,
 			&lineID, &quantity, &lineCreated, &lineUpdated, &chID, &vID, &amount, &compareAt}
-		// The same with the cart's columns skipped (nil), for the rows
-		// after a cart's first: its strings and codes would be allocated
-		// again at every line.
-		lineTargets = append([]any{&cart.ID}, append(make([]any, 10), targets[11:]...)...)
 	)
+	// The same with the cart's columns skipped (nil), for the rows after a
+	// cart's first: its strings and codes would be allocated again at
+	// every line.
+	lineTargets := slices.Clone(targets)
+	clear(lineTargets[:11])
 	for rows.Next() {
 		t := targets
 		if c != nil && sameID(rows.RawValues()[0], c.ID) {

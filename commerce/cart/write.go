@@ -210,18 +210,30 @@ type batchSender interface {
 	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
 }
 
-// addLines runs addSQL in q and turns refused lines into errors. With
-// commit, q is a connection outside a transaction (see pipelinedTx): one
-// round trip begins the transaction, makes the change, reads the changed
-// cart and commits, which addSQL's all or nothing makes safe. The cart is
-// nil on a refusal. Without commit, q is the caller's transaction.
-func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch *channel.Channel, reqs []lineReq, ifVersion *int, field string, commit bool) (*Cart, error) {
-	calls := []*addCall{{acc: acc, id: id, ch: ch, reqs: reqs, ifVersion: ifVersion, field: field}}
+// addLines runs one add call in q (see sendAdds), and returns the changed
+// cart, or nil and why nothing changed.
+func addLines(ctx context.Context, q batchSender, call *addCall, commit bool) (*Cart, error) {
+	outs, err := sendAdds(ctx, q, []*addCall{call}, addPlans, commit, nil)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0].cart, outs[0].err
+}
+
+// sendAdds runs addSQL for the calls in q, after the plan settings, and
+// returns each call's outcome, or the error that failed the transaction.
+// With commit, q is a connection outside a transaction (see pipelinedTx):
+// one round trip begins the transaction, makes the changes, reads the
+// changed carts and commits, which addSQL's all or nothing makes safe;
+// answered, if given, is called once the statements have answered, before
+// COMMIT's answer (the outcomes are final only after it). Without commit,
+// q is the caller's transaction, and the carts are not read.
+func sendAdds(ctx context.Context, q batchSender, calls []*addCall, settings string, commit bool, answered func()) ([]addOutcome, error) {
 	batch := &pgx.Batch{}
 	if commit {
 		batch.Queue("BEGIN")
 	}
-	batch.Queue(addPlans)
+	batch.Queue(settings)
 	queueAdds(batch, calls, commit)
 	if commit {
 		batch.Queue("COMMIT")
@@ -237,18 +249,19 @@ func addLines(ctx context.Context, q batchSender, acc access, id commerce.ID, ch
 		return nil, err
 	}
 	outs, err := addResults(br, calls, commit)
-	if err != nil {
+	if err != nil || !commit {
+		return outs, err
+	}
+	if answered != nil {
+		answered()
+	}
+	if _, err := br.Exec(); err != nil { // COMMIT
 		return nil, err
 	}
-	if outs[0].err != nil || !commit {
-		return outs[0].cart, outs[0].err
-	}
-	_, err = br.Exec() // COMMIT
-	return outs[0].cart, err
+	return outs, nil
 }
 
-// addCall is one add of lines to one cart, as addLines and the add
-// combiner (combine.go) send it.
+// addCall is one add of lines to one cart, as sendAdds takes it.
 type addCall struct {
 	acc       access
 	id        commerce.ID
