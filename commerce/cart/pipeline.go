@@ -9,19 +9,19 @@ import (
 )
 
 // pipelinedTx is db.InTx for a change that sends its whole transaction in
-// one round trip (addLines with commit): BEGIN, the change, the read of
-// the result and COMMIT, where db.InTx takes one round trip for BEGIN
-// alone and one for COMMIT. On a hot path the round trips cost more CPU
+// one round trip (sendAdds with commit): the change and the read of the
+// result, as one implicit transaction, where db.InTx takes one round trip
+// for BEGIN alone and one for COMMIT. On a hot path the round trips cost more CPU
 // than the statements (docs/performance.md, issue 4). This is only right
 // for a change that writes all or nothing whatever it finds, so that
 // committing without looking is safe: see addSQL.
 //
-// fn must send BEGIN first and COMMIT last. A serialization failure, a
-// deadlock or a raced add (errAddRaced) is tried again, as is an add that
-// found the cart moved between the statement's snapshot and its lock
-// (errCartMoved) when retryMoved says so. A connection
-// left in a transaction, or busy, by a failure is rolled back, or
-// destroyed by the pool on release rather than reused.
+// fn must send one batch, without BEGIN or COMMIT. A serialization
+// failure, a deadlock or a raced add (errAddRaced) is tried again, as is
+// an add that found the cart moved between the statement's snapshot and
+// its lock (errCartMoved) when retryMoved says so. A connection left in a
+// transaction, or busy, by a failure is rolled back, or destroyed by the
+// pool on release rather than reused.
 func (s *Service) pipelinedTx(ctx context.Context, retryMoved bool, fn func(*pgxpool.Conn) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.pipelinedOnce(ctx, fn)

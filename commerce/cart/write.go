@@ -223,42 +223,38 @@ func addLines(ctx context.Context, q batchSender, call *addCall, commit bool) (*
 // sendAdds runs addSQL for the calls in q, after the plan settings, and
 // returns each call's outcome, or the error that failed the transaction.
 // With commit, q is a connection outside a transaction (see pipelinedTx):
-// one round trip begins the transaction, makes the changes, reads the
-// changed carts and commits, which addSQL's all or nothing makes safe;
-// answered, if given, is called once the statements have answered, before
-// COMMIT's answer (the outcomes are final only after it). Without commit,
-// q is the caller's transaction, and the carts are not read.
+// one round trip makes the changes, reads the changed carts and commits,
+// which addSQL's all or nothing makes safe. The batch is its own
+// transaction: Postgres runs the statements of one pipeline sync, given
+// without BEGIN, as one implicit transaction that commits at the sync (or
+// rolls back at the first error), which spares the BEGIN and COMMIT
+// statements. answered, if given, is called once the statements have
+// answered, before the commit's (the outcomes are final only after it).
+// Without commit, q is the caller's transaction, and the carts are not
+// read.
 func sendAdds(ctx context.Context, q batchSender, calls []*addCall, settings string, commit bool, answered func()) ([]addOutcome, error) {
 	batch := &pgx.Batch{}
-	if commit {
-		batch.Queue("BEGIN")
-	}
 	batch.Queue(settings)
 	queueAdds(batch, calls, commit)
-	if commit {
-		batch.Queue("COMMIT")
-	}
 	br := q.SendBatch(ctx, batch)
-	defer br.Close()
-	if commit {
-		if _, err := br.Exec(); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := br.Exec(); err != nil {
-		return nil, err
-	}
-	outs, err := addResults(br, calls, commit)
-	if err != nil || !commit {
-		return outs, err
-	}
-	if answered != nil {
+	outs, err := addsAnswered(br, calls, commit)
+	if err == nil && answered != nil {
 		answered()
 	}
-	if _, err := br.Exec(); err != nil { // COMMIT
+	// Close reads up to the sync: with commit, a failure at commit (a
+	// deferred constraint) is only reported here.
+	if cerr := br.Close(); err == nil && cerr != nil {
+		return nil, cerr
+	}
+	return outs, err
+}
+
+// addsAnswered reads the answers of sendAdds' batch up to the commit.
+func addsAnswered(br pgx.BatchResults, calls []*addCall, read bool) ([]addOutcome, error) {
+	if _, err := br.Exec(); err != nil { // the plan settings
 		return nil, err
 	}
-	return outs, nil
+	return addResults(br, calls, read)
 }
 
 // addCall is one add of lines to one cart, as sendAdds takes it.
