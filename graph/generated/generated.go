@@ -34370,7 +34370,7 @@ func (ec *executionContext) marshalNAttribute2githubᚗcomᚋomnicanalᚋomnican
 }
 
 func (ec *executionContext) marshalNAttribute2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Attribute) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Attribute", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAttribute2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐAttribute(ctx, sel, v[i])
@@ -34421,7 +34421,7 @@ func (ec *executionContext) marshalNCartAdjustment2githubᚗcomᚋomnicanalᚋom
 }
 
 func (ec *executionContext) marshalNCartAdjustment2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐAdjustmentᚄ(ctx context.Context, sel ast.SelectionSet, v []pricing.Adjustment) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "CartAdjustment", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartAdjustment2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐAdjustment(ctx, sel, v[i])
@@ -34490,7 +34490,7 @@ func (ec *executionContext) marshalNCartDiscountCode2githubᚗcomᚋomnicanalᚋ
 }
 
 func (ec *executionContext) marshalNCartDiscountCode2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐDiscountCodeᚄ(ctx context.Context, sel ast.SelectionSet, v []cart.DiscountCode) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "CartDiscountCode", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartDiscountCode2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐDiscountCode(ctx, sel, v[i])
@@ -34530,7 +34530,7 @@ func (ec *executionContext) marshalNCartLine2githubᚗcomᚋomnicanalᚋomnicana
 }
 
 func (ec *executionContext) marshalNCartLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []cart.Line) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "CartLine", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcartᚐLine(ctx, sel, v[i])
@@ -34670,7 +34670,7 @@ func (ec *executionContext) marshalNCartUserError2githubᚗcomᚋomnicanalᚋomn
 }
 
 func (ec *executionContext) marshalNCartUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CartUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "CartUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCartUserError(ctx, sel, v[i])
@@ -34690,7 +34690,7 @@ func (ec *executionContext) marshalNCategory2githubᚗcomᚋomnicanalᚋomnicana
 }
 
 func (ec *executionContext) marshalNCategory2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Category) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Category", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCategory2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐCategory(ctx, sel, v[i])
@@ -34842,7 +34842,7 @@ func (ec *executionContext) marshalNCustomerUserError2githubᚗcomᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNCustomerUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCustomerUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CustomerUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "CustomerUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCustomerUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐCustomerUserError(ctx, sel, v[i])
@@ -35006,7 +35006,7 @@ func (ec *executionContext) marshalNInventoryUserError2githubᚗcomᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNInventoryUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.InventoryUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "InventoryUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInventoryUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐInventoryUserError(ctx, sel, v[i])
@@ -35026,7 +35026,7 @@ func (ec *executionContext) marshalNMedia2githubᚗcomᚋomnicanalᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNMedia2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMediaᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Media) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Media", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMedia2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐMedia(ctx, sel, v[i])
@@ -35065,7 +35065,7 @@ func (ec *executionContext) marshalNOffer2githubᚗcomᚋomnicanalᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNOffer2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Offer) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Offer", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOffer2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOffer(ctx, sel, v[i])
@@ -35140,7 +35140,7 @@ func (ec *executionContext) marshalNOfferEdge2githubᚗcomᚋomnicanalᚋomnican
 }
 
 func (ec *executionContext) marshalNOfferEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOfferEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OfferEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OfferEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOfferEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOfferEdge(ctx, sel, v[i])
@@ -35241,7 +35241,7 @@ func (ec *executionContext) marshalNOfferTier2githubᚗcomᚋomnicanalᚋomnican
 }
 
 func (ec *executionContext) marshalNOfferTier2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []pricing.Tier) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OfferTier", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOfferTier2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpricingᚐTier(ctx, sel, v[i])
@@ -35281,7 +35281,7 @@ func (ec *executionContext) marshalNOfferUserError2githubᚗcomᚋomnicanalᚋom
 }
 
 func (ec *executionContext) marshalNOfferUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOfferUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OfferUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OfferUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOfferUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOfferUserError(ctx, sel, v[i])
@@ -35301,7 +35301,7 @@ func (ec *executionContext) marshalNOpeningHours2githubᚗcomᚋomnicanalᚋomni
 }
 
 func (ec *executionContext) marshalNOpeningHours2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐOpeningHoursᚄ(ctx context.Context, sel ast.SelectionSet, v []location.OpeningHours) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OpeningHours", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOpeningHours2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐOpeningHours(ctx, sel, v[i])
@@ -35326,7 +35326,7 @@ func (ec *executionContext) marshalNOrder2githubᚗcomᚋomnicanalᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNOrder2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Order) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Order", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrder2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐOrder(ctx, sel, v[i])
@@ -35432,7 +35432,7 @@ func (ec *executionContext) marshalNOrderEdge2githubᚗcomᚋomnicanalᚋomnican
 }
 
 func (ec *executionContext) marshalNOrderEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OrderEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OrderEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderEdge(ctx, sel, v[i])
@@ -35462,7 +35462,7 @@ func (ec *executionContext) marshalNOrderLine2githubᚗcomᚋomnicanalᚋomnican
 }
 
 func (ec *executionContext) marshalNOrderLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Line) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OrderLine", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐLine(ctx, sel, v[i])
@@ -35482,7 +35482,7 @@ func (ec *executionContext) marshalNOrderPayment2githubᚗcomᚋomnicanalᚋomni
 }
 
 func (ec *executionContext) marshalNOrderPayment2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPaymentᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Payment) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OrderPayment", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderPayment2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐPayment(ctx, sel, v[i])
@@ -35590,7 +35590,7 @@ func (ec *executionContext) marshalNOrderTransition2githubᚗcomᚋomnicanalᚋo
 }
 
 func (ec *executionContext) marshalNOrderTransition2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTransitionᚄ(ctx context.Context, sel ast.SelectionSet, v []order.Transition) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OrderTransition", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderTransition2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋorderᚐTransition(ctx, sel, v[i])
@@ -35610,7 +35610,7 @@ func (ec *executionContext) marshalNOrderUserError2githubᚗcomᚋomnicanalᚋom
 }
 
 func (ec *executionContext) marshalNOrderUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OrderUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "OrderUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐOrderUserError(ctx, sel, v[i])
@@ -35713,7 +35713,7 @@ func (ec *executionContext) marshalNPickupQueueEntry2githubᚗcomᚋomnicanalᚋ
 }
 
 func (ec *executionContext) marshalNPickupQueueEntry2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []pickup.Entry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "PickupQueueEntry", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPickupQueueEntry2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋpickupᚐEntry(ctx, sel, v[i])
@@ -35748,7 +35748,7 @@ func (ec *executionContext) marshalNProduct2githubᚗcomᚋomnicanalᚋomnicanal
 }
 
 func (ec *executionContext) marshalNProduct2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Product) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Product", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProduct2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐProduct(ctx, sel, v[i])
@@ -35813,7 +35813,7 @@ func (ec *executionContext) marshalNProductEdge2githubᚗcomᚋomnicanalᚋomnic
 }
 
 func (ec *executionContext) marshalNProductEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProductEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "ProductEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductEdge(ctx, sel, v[i])
@@ -35833,7 +35833,7 @@ func (ec *executionContext) marshalNProductOption2githubᚗcomᚋomnicanalᚋomn
 }
 
 func (ec *executionContext) marshalNProductOption2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Option) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "ProductOption", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductOption2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOption(ctx, sel, v[i])
@@ -35923,7 +35923,7 @@ func (ec *executionContext) marshalNProductUserError2githubᚗcomᚋomnicanalᚋ
 }
 
 func (ec *executionContext) marshalNProductUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProductUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "ProductUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐProductUserError(ctx, sel, v[i])
@@ -35943,7 +35943,7 @@ func (ec *executionContext) marshalNProductVariant2githubᚗcomᚋomnicanalᚋom
 }
 
 func (ec *executionContext) marshalNProductVariant2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐVariantᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Variant) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "ProductVariant", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductVariant2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐVariant(ctx, sel, v[i])
@@ -36012,7 +36012,7 @@ func (ec *executionContext) marshalNReturn2githubᚗcomᚋomnicanalᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNReturn2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturnᚄ(ctx context.Context, sel ast.SelectionSet, v []returns.Return) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Return", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReturn2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐReturn(ctx, sel, v[i])
@@ -36047,7 +36047,7 @@ func (ec *executionContext) marshalNReturnLine2githubᚗcomᚋomnicanalᚋomnica
 }
 
 func (ec *executionContext) marshalNReturnLine2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []returns.Line) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "ReturnLine", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReturnLine2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋreturnsᚐLine(ctx, sel, v[i])
@@ -36187,7 +36187,7 @@ func (ec *executionContext) marshalNReturnUserError2githubᚗcomᚋomnicanalᚋo
 }
 
 func (ec *executionContext) marshalNReturnUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ReturnUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "ReturnUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReturnUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐReturnUserError(ctx, sel, v[i])
@@ -36207,7 +36207,7 @@ func (ec *executionContext) marshalNSearchEdge2githubᚗcomᚋomnicanalᚋomnica
 }
 
 func (ec *executionContext) marshalNSearchEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "SearchEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchEdge(ctx, sel, v[i])
@@ -36227,7 +36227,7 @@ func (ec *executionContext) marshalNSearchFacet2githubᚗcomᚋomnicanalᚋomnic
 }
 
 func (ec *executionContext) marshalNSearchFacet2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchFacet) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "SearchFacet", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchFacet2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacet(ctx, sel, v[i])
@@ -36247,7 +36247,7 @@ func (ec *executionContext) marshalNSearchFacetValue2githubᚗcomᚋomnicanalᚋ
 }
 
 func (ec *executionContext) marshalNSearchFacetValue2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetValueᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchFacetValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "SearchFacetValue", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchFacetValue2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐSearchFacetValue(ctx, sel, v[i])
@@ -36277,7 +36277,7 @@ func (ec *executionContext) marshalNSelectedOption2githubᚗcomᚋomnicanalᚋom
 }
 
 func (ec *executionContext) marshalNSelectedOption2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValueᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.OptionValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "SelectedOption", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSelectedOption2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋcatalogᚐOptionValue(ctx, sel, v[i])
@@ -36357,7 +36357,7 @@ func (ec *executionContext) marshalNStaffUserError2githubᚗcomᚋomnicanalᚋom
 }
 
 func (ec *executionContext) marshalNStaffUserError2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StaffUserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "StaffUserError", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStaffUserError2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStaffUserError(ctx, sel, v[i])
@@ -36377,7 +36377,7 @@ func (ec *executionContext) marshalNStockMovement2githubᚗcomᚋomnicanalᚋomn
 }
 
 func (ec *executionContext) marshalNStockMovement2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StockMovement) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "StockMovement", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStockMovement2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovement(ctx, sel, v[i])
@@ -36417,7 +36417,7 @@ func (ec *executionContext) marshalNStockMovementEdge2githubᚗcomᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNStockMovementEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StockMovementEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "StockMovementEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStockMovementEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStockMovementEdge(ctx, sel, v[i])
@@ -36447,7 +36447,7 @@ func (ec *executionContext) marshalNStore2githubᚗcomᚋomnicanalᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNStore2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []location.Location) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Store", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStore2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx, sel, v[i])
@@ -36477,7 +36477,7 @@ func (ec *executionContext) marshalNStoreAvailability2githubᚗcomᚋomnicanal�
 }
 
 func (ec *executionContext) marshalNStoreAvailability2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStoreAvailabilityᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StoreAvailability) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "StoreAvailability", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStoreAvailability2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStoreAvailability(ctx, sel, v[i])
@@ -36507,7 +36507,7 @@ func (ec *executionContext) marshalNStoreEdge2githubᚗcomᚋomnicanalᚋomnican
 }
 
 func (ec *executionContext) marshalNStoreEdge2ᚕgithubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStoreEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StoreEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "StoreEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStoreEdge2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStoreEdge(ctx, sel, v[i])
@@ -36607,7 +36607,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__Directive", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -36681,7 +36681,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__InputValue", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -36701,7 +36701,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__Type", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -37463,7 +37463,7 @@ func (ec *executionContext) marshalOStore2ᚕgithubᚗcomᚋomnicanalᚋomnicana
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "Store", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStore2githubᚗcomᚋomnicanalᚋomnicanalᚋcommerceᚋlocationᚐLocation(ctx, sel, v[i])
@@ -37489,7 +37489,7 @@ func (ec *executionContext) marshalOStoreAvailability2ᚕgithubᚗcomᚋomnicana
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "StoreAvailability", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStoreAvailability2githubᚗcomᚋomnicanalᚋomnicanalᚋgraphᚋmodelᚐStoreAvailability(ctx, sel, v[i])
@@ -37591,7 +37591,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__EnumValue", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -37610,7 +37610,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__Field", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -37629,7 +37629,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__InputValue", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -37655,7 +37655,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalList(ctx, sel, "__Type", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
