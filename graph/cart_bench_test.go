@@ -43,7 +43,12 @@ func BenchmarkCartLinesAdd(b *testing.B) {
 	b.Cleanup(pool.Close)
 	svc := services(pool)
 	svc.Offers = offer.NewService(pool)
-	svc.Carts = cart.NewService(pool, svc.Offers) // as cmd/omnicanal does, less live updates
+	addPool, err := cart.NewAddPool(b.Context(), cfg) // counted by the same tracer
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(addPool.Close)
+	svc.Carts = cart.NewService(pool, svc.Offers, cart.WithAddPool(addPool)) // as cmd/omnicanal does, less live updates
 	h := reqid.Middleware(graph.NewHandler(svc, graph.Options{Limits: testLimits, Logger: slog.New(slog.DiscardHandler)}))
 	variants := cartVariants(b, 16, 100)
 	var bodies [][]byte

@@ -37,7 +37,7 @@ type cartServer struct {
 	associate string
 }
 
-func newCartServer(t *testing.T, pool *pgxpool.Pool, offers cart.Offers) *cartServer {
+func newCartServer(t *testing.T, pool *pgxpool.Pool, offers cart.Offers, opts ...cart.Option) *cartServer {
 	t.Helper()
 	if pool == nil {
 		pool = demoDB(t)
@@ -45,7 +45,7 @@ func newCartServer(t *testing.T, pool *pgxpool.Pool, offers cart.Offers) *cartSe
 	svc := services(pool)
 	// Cheap password hashing: these tests are about carts.
 	svc.Customers = customer.NewService(pool, customer.WithPasswordParams(customer.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
-	svc.Carts = cart.NewService(pool, offers)
+	svc.Carts = cart.NewService(pool, offers, opts...)
 	staffSvc := staff.NewService(pool)
 	s := &cartServer{server: newServer(t, svc, func(o *graph.Options) { o.Staff = staffSvc }), pool: pool, customers: svc.Customers}
 	st, err := staffSvc.CreateStaff(t.Context(), staff.Input{Email: uuid.NewString() + "@maison-sentier.example", Name: "Associate",
@@ -626,43 +626,62 @@ func (c *batchCountingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.Trac
 // round trip, as one implicit transaction), and here one more: each add
 // brings a variant the cart service has not seen yet, whose catalog data
 // it reads (with the adding channel's) in one statement, then keeps (see
-// commerce/cart/catalog.go). With everything kept, an add is 3 statements.
+// commerce/cart/catalog.go). With everything kept, an add is 3 statements,
+// and 2 on an add pool (cart.NewAddPool, as cmd/omnicanal runs it), whose
+// sessions have the settings.
 func TestCartLinesAddStatementCount(t *testing.T) {
-	url := commercetest.URL(t, commercetest.WithSeed("demo", seedDemo))
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer := &batchCountingTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s := newCartServer(t, pool, nil)
-	vs := cartVariants(t, 21, 5)
-	id, token := s.createCart(t, demo.KeyWebEU) // the channel is cached from here on
+	for _, tc := range []struct {
+		name    string
+		addPool bool
+		kept    int64
+	}{{"service pool", false, 3}, {"add pool", true, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := commercetest.URL(t, commercetest.WithSeed("demo", seedDemo))
+			cfg, err := pgxpool.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tracer := &batchCountingTracer{}
+			cfg.ConnConfig.Tracer = tracer
+			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			var opts []cart.Option
+			if tc.addPool {
+				addPool, err := cart.NewAddPool(t.Context(), cfg) // counted by the same tracer
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(addPool.Close)
+				opts = append(opts, cart.WithAddPool(addPool))
+			}
+			s := newCartServer(t, pool, nil, opts...)
+			vs := cartVariants(t, 21, 5)
+			id, token := s.createCart(t, demo.KeyWebEU) // the channel is cached from here on
 
-	counts := map[int]int64{}
-	for n := range 21 {
-		tracer.n.Store(0)
-		r := s.send(t, demo.KeyWebEU, "", linesAdd, map[string]any{"id": id, "token": token, "lines": []any{line(vs[n], 1)}}).ok(t)
-		noUserErrors(t, r, "cartLinesAdd")
-		counts[n+1] = tracer.n.Load()
-	}
-	t.Logf("SQL statements per cartLinesAdd, by lines in the cart: %v", counts)
-	if counts[1] > 6 || counts[1] != counts[21] {
-		t.Errorf("cartLinesAdd costs %v statements, want at most 6 whatever the cart's size", counts)
-	}
-	// Adding to a line whose catalog data the cart service keeps (the
-	// first add reads it again if it expired while the loop ran).
-	for range 2 {
-		tracer.n.Store(0)
-		r := s.send(t, demo.KeyWebEU, "", linesAdd, map[string]any{"id": id, "token": token, "lines": []any{line(vs[20], 1)}}).ok(t)
-		noUserErrors(t, r, "cartLinesAdd")
-	}
-	if n := tracer.n.Load(); n != 3 {
-		t.Errorf("adding to a kept line costs %d statements, want 3", n)
+			counts := map[int]int64{}
+			for n := range 21 {
+				tracer.n.Store(0)
+				r := s.send(t, demo.KeyWebEU, "", linesAdd, map[string]any{"id": id, "token": token, "lines": []any{line(vs[n], 1)}}).ok(t)
+				noUserErrors(t, r, "cartLinesAdd")
+				counts[n+1] = tracer.n.Load()
+			}
+			t.Logf("SQL statements per cartLinesAdd, by lines in the cart: %v", counts)
+			if counts[1] > 6 || counts[1] != counts[21] {
+				t.Errorf("cartLinesAdd costs %v statements, want at most 6 whatever the cart's size", counts)
+			}
+			// Adding to a line whose catalog data the cart service keeps (the
+			// first add reads it again if it expired while the loop ran).
+			for range 2 {
+				tracer.n.Store(0)
+				r := s.send(t, demo.KeyWebEU, "", linesAdd, map[string]any{"id": id, "token": token, "lines": []any{line(vs[20], 1)}}).ok(t)
+				noUserErrors(t, r, "cartLinesAdd")
+			}
+			if n := tracer.n.Load(); n != tc.kept {
+				t.Errorf("adding to a kept line costs %d statements, want %d", n, tc.kept)
+			}
+		})
 	}
 }

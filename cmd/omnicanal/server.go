@@ -57,7 +57,8 @@ type app struct {
 	PaymentEvents payment.EventHandler
 }
 
-func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
+// newApp builds the services over pool; cartOpts go to the cart service.
+func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger, cartOpts ...cart.Option) *app {
 	svc := graph.Services{
 		Channels:     channel.NewService(pool),
 		Locations:    location.NewService(pool),
@@ -70,7 +71,7 @@ func newApp(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *app {
 	// Carts are priced with the offers of the offers store, which also
 	// tells which offers are used up (see the assertion below).
 	live := cart.NewHub(pool, log)
-	svc.Carts = cart.NewService(pool, svc.Offers, cart.WithHub(live))
+	svc.Carts = cart.NewService(pool, svc.Offers, append([]cart.Option{cart.WithHub(live)}, cartOpts...)...)
 	// Online payment needs the Stripe gateway; without STRIPE_SECRET_KEY
 	// the order service refuses ONLINE checkouts with a clear error.
 	var gateway payment.Gateway

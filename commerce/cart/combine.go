@@ -104,10 +104,21 @@ func (s *Service) add(ctx context.Context, call addCall) (*Cart, error) {
 
 // addAlone runs one add in its own transaction.
 func (s *Service) addAlone(ctx context.Context, call addCall) (*Cart, error) {
+	pool, settings := s.addsOn(false)
+	c, err := s.sendAlone(ctx, pool, settings, call)
+	if pool != s.pool && isLockTimeout(err) {
+		// The add pool's sessions give up on a row lock after 50 ms, as
+		// groups must; an add alone waits as long as it has to.
+		c, err = s.sendAlone(ctx, s.pool, addPlans, call)
+	}
+	return c, err
+}
+
+func (s *Service) sendAlone(ctx context.Context, pool *pgxpool.Pool, settings string, call addCall) (*Cart, error) {
 	var c *Cart
-	err := s.pipelinedTx(ctx, call.ifVersion == nil, func(conn *pgxpool.Conn) error {
+	err := s.pipelinedTx(ctx, pool, call.ifVersion == nil, func(conn *pgxpool.Conn) error {
 		var err error
-		c, err = addLines(ctx, conn, &call, true)
+		c, err = addLines(ctx, conn, &call, settings, true)
 		return err
 	})
 	return c, err
@@ -201,9 +212,10 @@ func (s *Service) runGroup(ctx context.Context, group []*addJob, answered func()
 		calls[i] = &j.call
 	}
 	var outs []addOutcome
-	err := s.pipelinedOnce(ctx, func(conn *pgxpool.Conn) error {
+	pool, settings := s.addsOn(true)
+	err := s.pipelinedOnce(ctx, pool, func(conn *pgxpool.Conn) error {
 		var err error
-		outs, err = sendAdds(ctx, conn, calls, groupSettings, true, answered)
+		outs, err = sendAdds(ctx, conn, calls, settings, true, answered)
 		return err
 	})
 	if err == nil {

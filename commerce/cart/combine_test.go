@@ -22,15 +22,40 @@ type groupEnv struct {
 	sizes []int
 }
 
-func newGroupEnv(t *testing.T, groups, size int) *groupEnv {
+func newGroupEnv(t *testing.T, path addPath, groups, size int) *groupEnv {
 	t.Helper()
 	g := &groupEnv{env: newEnv(t, nil)}
-	g.svc = cart.NewService(g.pool, nil, cart.WithAddGroups(groups, size), cart.WithGroupHook(func(n int) {
+	opts := []cart.Option{cart.WithAddGroups(groups, size), cart.WithGroupHook(func(n int) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.sizes = append(g.sizes, n)
-	}))
+	})}
+	if path == onAddPool {
+		addPool, err := cart.NewAddPool(t.Context(), g.pool.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(addPool.Close)
+		opts = append(opts, cart.WithAddPool(addPool))
+	}
+	g.svc = cart.NewService(g.pool, nil, opts...)
 	return g
+}
+
+// addPath is how adds reach Postgres: on the service's pool, sending
+// their settings with each add, or on an add pool (cart.NewAddPool) whose
+// sessions have them. Every test of groups runs on both.
+type addPath string
+
+const (
+	onServicePool addPath = "service pool"
+	onAddPool     addPath = "add pool"
+)
+
+func onEachAddPath(t *testing.T, test func(t *testing.T, path addPath)) {
+	for _, path := range []addPath{onServicePool, onAddPool} {
+		t.Run(string(path), func(t *testing.T) { test(t, path) })
+	}
 }
 
 func (g *groupEnv) groupSizes() []int {
@@ -110,7 +135,11 @@ func (g *groupEnv) waitForWaiting(t *testing.T, n int) {
 // for a foreign cart or an unknown variant, CONFLICT for a stale
 // ifVersion. Only the carts whose adds succeeded change.
 func TestGroupedAddsGetTheirOwnOutcomes(t *testing.T) {
-	g := newGroupEnv(t, 1, 8)
+	onEachAddPath(t, testGroupedAddsGetTheirOwnOutcomes)
+}
+
+func testGroupedAddsGetTheirOwnOutcomes(t *testing.T, path addPath) {
+	g := newGroupEnv(t, path, 1, 8)
 	web := g.on(t, demo.KeyWebEU)
 	vs := stocked(t, 3, 5)
 	short := demo.VariantID(demo.SKUInLyonNotParis) // 56 online
@@ -229,7 +258,9 @@ func TestGroupedAddsGetTheirOwnOutcomes(t *testing.T) {
 // is then run alone: every add lands exactly once. It fails in its
 // statements, or at COMMIT, after the group has passed its slot on to the
 // next (see combiner.lead).
-func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
+func TestFailedGroupRunsItsAddsAlone(t *testing.T) { onEachAddPath(t, testFailedGroupRunsItsAddsAlone) }
+
+func testFailedGroupRunsItsAddsAlone(t *testing.T, path addPath) {
 	for name, trigger := range map[string]string{
 		"in a statement": `CREATE TRIGGER fail_second_line BEFORE INSERT ON cart_lines
 			FOR EACH ROW EXECUTE FUNCTION fail_second_line()`,
@@ -237,7 +268,7 @@ func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
 			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_second_line()`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			g := newGroupEnv(t, 1, 8)
+			g := newGroupEnv(t, path, 1, 8)
 			web := g.on(t, demo.KeyWebEU)
 			// The second line ever written fails: the held add writes the
 			// first, the group the second.
@@ -297,7 +328,11 @@ func TestFailedGroupRunsItsAddsAlone(t *testing.T) {
 // lock and its adds run alone, the one to the locked cart waiting for as
 // long as the lock is held.
 func TestLockedCartDoesNotHoldUpItsGroup(t *testing.T) {
-	g := newGroupEnv(t, 1, 8)
+	onEachAddPath(t, testLockedCartDoesNotHoldUpItsGroup)
+}
+
+func testLockedCartDoesNotHoldUpItsGroup(t *testing.T, path addPath) {
+	g := newGroupEnv(t, path, 1, 8)
 	web := g.on(t, demo.KeyWebEU)
 	v := stocked(t, 1, 5)[0]
 	carts := g.newCarts(t, web, 3)
@@ -354,8 +389,10 @@ func TestLockedCartDoesNotHoldUpItsGroup(t *testing.T) {
 
 // An add given up while it waits for a group is not made, and the
 // others go on.
-func TestWaitingAddGivenUp(t *testing.T) {
-	g := newGroupEnv(t, 1, 8)
+func TestWaitingAddGivenUp(t *testing.T) { onEachAddPath(t, testWaitingAddGivenUp) }
+
+func testWaitingAddGivenUp(t *testing.T, path addPath) {
+	g := newGroupEnv(t, path, 1, 8)
 	web := g.on(t, demo.KeyWebEU)
 	v := stocked(t, 1, 5)[0]
 	c, token := g.newCart(t, web)
@@ -391,8 +428,10 @@ func TestWaitingAddGivenUp(t *testing.T) {
 // Many devices adding to many carts at once, in groups that overlap in
 // time: every unit lands once, no add fails (no deadlock between groups),
 // and adds really were grouped.
-func TestConcurrentGroupsLoseNothing(t *testing.T) {
-	g := newGroupEnv(t, 2, 4)
+func TestConcurrentGroupsLoseNothing(t *testing.T) { onEachAddPath(t, testConcurrentGroupsLoseNothing) }
+
+func testConcurrentGroupsLoseNothing(t *testing.T, path addPath) {
+	g := newGroupEnv(t, path, 2, 4)
 	web := g.on(t, demo.KeyWebEU)
 	const carts, devices, adds = 8, 4, 10
 	vs := stocked(t, 3, devices*adds)

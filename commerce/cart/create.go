@@ -133,7 +133,7 @@ func (s *Service) create(ctx context.Context, tx pgx.Tx, ch *channel.Channel, re
 	if len(reqs) == 0 {
 		return nil
 	}
-	_, err := addLines(ctx, tx, &addCall{acc: *acc, id: *cartID, ch: ch, reqs: reqs, field: "lines"}, false)
+	_, err := addLines(ctx, tx, &addCall{acc: *acc, id: *cartID, ch: ch, reqs: reqs, field: "lines"}, addPlans, false)
 	return err
 }
 

@@ -22,9 +22,9 @@ import (
 // its lock (errCartMoved) when retryMoved says so. A connection left in a
 // transaction, or busy, by a failure is rolled back, or destroyed by the
 // pool on release rather than reused.
-func (s *Service) pipelinedTx(ctx context.Context, retryMoved bool, fn func(*pgxpool.Conn) error) error {
+func (s *Service) pipelinedTx(ctx context.Context, pool *pgxpool.Pool, retryMoved bool, fn func(*pgxpool.Conn) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.pipelinedOnce(ctx, fn)
+		err := s.pipelinedOnce(ctx, pool, fn)
 		if attempt < 3 {
 			if retryMoved && errors.Is(err, errCartMoved) {
 				continue
@@ -38,8 +38,8 @@ func (s *Service) pipelinedTx(ctx context.Context, retryMoved bool, fn func(*pgx
 	}
 }
 
-func (s *Service) pipelinedOnce(ctx context.Context, fn func(*pgxpool.Conn) error) error {
-	conn, err := s.pool.Acquire(ctx)
+func (s *Service) pipelinedOnce(ctx context.Context, pool *pgxpool.Pool, fn func(*pgxpool.Conn) error) error {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,9 @@ import (
 
 // Service reads and changes carts.
 type Service struct {
-	pool      *pgxpool.Pool
+	pool *pgxpool.Pool
+	// addPool, when set, runs the adds (see addpool.go).
+	addPool   *pgxpool.Pool
 	offers    Offers
 	locations *location.Service
 	inventory *inventory.Service

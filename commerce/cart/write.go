@@ -212,16 +212,17 @@ type batchSender interface {
 
 // addLines runs one add call in q (see sendAdds), and returns the changed
 // cart, or nil and why nothing changed.
-func addLines(ctx context.Context, q batchSender, call *addCall, commit bool) (*Cart, error) {
-	outs, err := sendAdds(ctx, q, []*addCall{call}, addPlans, commit, nil)
+func addLines(ctx context.Context, q batchSender, call *addCall, settings string, commit bool) (*Cart, error) {
+	outs, err := sendAdds(ctx, q, []*addCall{call}, settings, commit, nil)
 	if err != nil {
 		return nil, err
 	}
 	return outs[0].cart, outs[0].err
 }
 
-// sendAdds runs addSQL for the calls in q, after the plan settings, and
-// returns each call's outcome, or the error that failed the transaction.
+// sendAdds runs addSQL for the calls in q, after the settings statement
+// (addPlans or groupSettings; "" on the add pool, whose sessions have
+// them: see addsOn), and returns each call's outcome, or the error that failed the transaction.
 // With commit, q is a connection outside a transaction (see pipelinedTx):
 // one round trip makes the changes, reads the changed carts and commits,
 // which addSQL's all or nothing makes safe. The batch is its own
@@ -234,10 +235,12 @@ func addLines(ctx context.Context, q batchSender, call *addCall, commit bool) (*
 // read.
 func sendAdds(ctx context.Context, q batchSender, calls []*addCall, settings string, commit bool, answered func()) ([]addOutcome, error) {
 	batch := &pgx.Batch{}
-	batch.Queue(settings)
+	if settings != "" {
+		batch.Queue(settings)
+	}
 	queueAdds(batch, calls, commit)
 	br := q.SendBatch(ctx, batch)
-	outs, err := addsAnswered(br, calls, commit)
+	outs, err := addsAnswered(br, settings != "", calls, commit)
 	if err == nil && answered != nil {
 		answered()
 	}
@@ -250,9 +253,11 @@ func sendAdds(ctx context.Context, q batchSender, calls []*addCall, settings str
 }
 
 // addsAnswered reads the answers of sendAdds' batch up to the commit.
-func addsAnswered(br pgx.BatchResults, calls []*addCall, read bool) ([]addOutcome, error) {
-	if _, err := br.Exec(); err != nil { // the plan settings
-		return nil, err
+func addsAnswered(br pgx.BatchResults, settings bool, calls []*addCall, read bool) ([]addOutcome, error) {
+	if settings {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
 	}
 	return addResults(br, calls, read)
 }
