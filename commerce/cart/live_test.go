@@ -179,3 +179,47 @@ func TestWatchSurvivesAReconnection(t *testing.T) {
 	}
 	waitFor(t, "the hub to listen again", hub.Listening)
 }
+
+// The cart trigger notifies a change only when some server watches the
+// cart (migrations 0016, 0018): an unwatched cart's change sends nothing;
+// once a watch of it is recorded, its change is notified.
+func TestOnlyWatchedCartsAreNotified(t *testing.T) {
+	e := newEnv(t, nil)
+	web := e.on(t, demo.KeyWebEU)
+	v := stocked(t, 1, 5)[0]
+	c, token, err := e.svc.CreateCart(web, cart.CreateInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := e.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(t.Context(), "LISTEN cart"); err != nil {
+		t.Fatal(err)
+	}
+	add := func() {
+		t.Helper()
+		if _, err := e.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add()
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if n, err := conn.Conn().WaitForNotification(ctx); err == nil {
+		t.Fatalf("an unwatched cart's change was notified: %s", n.Payload)
+	}
+	if _, err := e.pool.Exec(t.Context(), `INSERT INTO live_watches (channel, id, instance, expires_at)
+		VALUES ('cart', $1, $2, now() + interval '1 minute')`, c.ID, commerce.NewID()); err != nil {
+		t.Fatal(err)
+	}
+	add()
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	n, err := conn.Conn().WaitForNotification(ctx)
+	if err != nil || n.Payload != c.ID.String() {
+		t.Fatalf("the watched cart's change: notification %+v, %v", n, err)
+	}
+}
