@@ -19,7 +19,6 @@ import (
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/channel"
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/pricing"
@@ -636,18 +635,8 @@ func TestCartLinesAddStatementCount(t *testing.T) {
 		kept    int64
 	}{{"service pool", false, 3}, {"add pool", true, 2}} {
 		t.Run(tc.name, func(t *testing.T) {
-			url := commercetest.URL(t, commercetest.WithSeed("demo", seedDemo))
-			cfg, err := pgxpool.ParseConfig(url)
-			if err != nil {
-				t.Fatal(err)
-			}
 			tracer := &batchCountingTracer{}
-			cfg.ConnConfig.Tracer = tracer
-			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(pool.Close)
+			pool, cfg := tracedDemoDB(t, tracer)
 			var opts []cart.Option
 			if tc.addPool {
 				addPool, err := cart.NewAddPool(t.Context(), cfg) // counted by the same tracer

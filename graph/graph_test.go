@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce/catalog"
@@ -58,6 +59,23 @@ func seedDemo(ctx context.Context, pool *pgxpool.Pool) error {
 func demoDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	return commercetest.NewDB(t, commercetest.WithSeed("demo", seedDemo))
+}
+
+// tracedDemoDB is demoDB on a pool whose statements tracer sees; it also
+// returns the pool's config, for another pool traced the same way.
+func tracedDemoDB(t *testing.T, tracer pgx.QueryTracer) (*pgxpool.Pool, *pgxpool.Config) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(commercetest.URL(t, commercetest.WithSeed("demo", seedDemo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, cfg
 }
 
 func services(pool *pgxpool.Pool) graph.Services {

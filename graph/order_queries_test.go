@@ -9,11 +9,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/cart"
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/customer"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/commerce/inventory"
@@ -38,18 +36,8 @@ const myOrdersFullOp = `query($n: Int) { me { orders(first: $n) { nodes { id num
 // no N+1. Half the orders are picked up, paid at the till and partly
 // returned, so the batched rows must also reach the right orders.
 func TestCustomerOrdersQueryCountIsConstant(t *testing.T) {
-	url := commercetest.URL(t, commercetest.WithSeed("demo", seedDemo))
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tracer := &sessionTouchFreeTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, _ := tracedDemoDB(t, tracer)
 
 	svc := services(pool)
 	svc.Customers = customer.NewService(pool, customer.WithPasswordParams(customer.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))

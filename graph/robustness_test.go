@@ -9,9 +9,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/demo"
 	"github.com/omnicanal/omnicanal/graph"
 )
@@ -73,18 +71,8 @@ func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 // A page of products with variants, prices, price ranges, stock and stores
 // costs the same small number of queries whatever its size: no N+1.
 func TestProductListingQueryCountIsConstant(t *testing.T) {
-	url := commercetest.URL(t, commercetest.WithSeed("demo", seedDemo))
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tracer := &countingTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, _ := tracedDemoDB(t, tracer)
 	s := newServer(t, services(pool))
 	s.post(t, demo.KeyWebEU, `{ channel { name } }`, nil).ok(t) // the channel is cached from here on
 

@@ -38,10 +38,12 @@
 // A cartLinesAdd is one statement (addSQL: the checks, the bump and the
 // line upserts, all or nothing) followed, still under the cart's lock, by
 // the read of the changed cart, sent in one round trip as one implicit
-// transaction, without BEGIN or COMMIT (pipelinedTx). Adds to different
-// carts that arrive together share that transaction, statement and round
-// trip (combine.go): each keeps its own outcome, and a group that fails
-// (or waits more than 50 ms for a lock) is run add by add.
+// transaction, without BEGIN or COMMIT (pipelinedTx), on connections of
+// their own whose sessions carry the statements' plan settings when the
+// caller gives an add pool (NewAddPool, as the server does). Adds to
+// different carts that arrive together share that transaction, statement
+// and round trip (combine.go): each keeps its own outcome, and a group
+// that fails (or waits more than 50 ms for a lock) is run add by add.
 //
 // Every mutation returns the fresh cart, read after its change (in its
 // transaction for cartLinesAdd, after commit for the others) and priced
