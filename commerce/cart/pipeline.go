@@ -11,10 +11,11 @@ import (
 // pipelinedTx is db.InTx for a change that sends its whole transaction in
 // one round trip (sendAdds with commit): the change and the read of the
 // result, as one implicit transaction, where db.InTx takes one round trip
-// for BEGIN alone and one for COMMIT. On a hot path the round trips cost more CPU
-// than the statements (docs/performance.md, issue 4). This is only right
-// for a change that writes all or nothing whatever it finds, so that
-// committing without looking is safe: see addSQL.
+// for BEGIN alone and one for COMMIT. On a hot path the round trips cost
+// more CPU than the statements (docs/performance.md, issue 4). This is
+// only right for a change that writes all or nothing whatever it finds, so
+// that committing without looking is safe: see addSQL. It runs on pool:
+// the service's, or the add pool (see addsOn).
 //
 // fn must send one batch, without BEGIN or COMMIT. A serialization
 // failure, a deadlock or a raced add (errAddRaced) is tried again, as is

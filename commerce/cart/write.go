@@ -222,7 +222,9 @@ func addLines(ctx context.Context, q batchSender, call *addCall, settings string
 
 // sendAdds runs addSQL for the calls in q, after the settings statement
 // (addPlans or groupSettings; "" on the add pool, whose sessions have
-// them: see addsOn), and returns each call's outcome, or the error that failed the transaction.
+// them: see addsOn), and returns each call's outcome, or the error that
+// failed the transaction.
+//
 // With commit, q is a connection outside a transaction (see pipelinedTx):
 // one round trip makes the changes, reads the changed carts and commits,
 // which addSQL's all or nothing makes safe. The batch is its own
