@@ -74,7 +74,7 @@ var (
 	fieldCase     = regexp.MustCompile(`(?m)^\t\tcase "(\w+)":\n`)
 	funcEnd       = regexp.MustCompile(`(?m)^}\n`)
 	concurrently  = "out.Concurrently("
-	listMarshal   = regexp.MustCompile(`graphql\.MarshalSliceConcurrently\(ctx, len\(v\), (\d+), (true|false), func\(ctx context\.Context, i int\) graphql\.Marshaler \{\n(\s*fc := graphql\.GetFieldContext\(ctx\)\n\s*fc\.Result = &v\[i\]\n\s*return ec\.marshal[NO](\w+?)2)`)
+	listMarshal   = regexp.MustCompile(`graphql\.MarshalSliceConcurrently\(ctx, len\(v\), (\d+), (true|false), func\(ctx context\.Context, i int\) graphql\.Marshaler \{\n(\s*fc := graphql\.GetFieldContext\(ctx\)\n\s*fc\.Result = &v\[i\]\n\s*return ec\.marshal[NO](\w+))`)
 	listRewritten = `ec.marshalList(ctx, sel, %q, len(v), $1, $2, func(ctx context.Context, i int) graphql.Marshaler {
 $3`
 )
@@ -111,12 +111,26 @@ func objectTypes(src []byte) map[string]objectType {
 func rewriteLists(src []byte, types map[string]objectType) []byte {
 	return listMarshal.ReplaceAllFunc(src, func(call []byte) []byte {
 		m := listMarshal.FindSubmatch(call)
-		elem := string(m[4])
-		if _, ok := types[elem]; !ok {
+		elem := elementType(string(m[4]), types)
+		if elem == "" {
 			return call
 		}
 		return listMarshal.ReplaceAll(call, []byte(fmt.Sprintf(listRewritten, elem)))
 	})
+}
+
+// elementType returns the object type an element marshaller marshals, ""
+// for none: gqlgen names it "marshal", N or O, the GraphQL type's name,
+// "2" and the Go type's, so the longest type name followed by "2" is it
+// (a type's name may hold a 2 itself).
+func elementType(marshaller string, types map[string]objectType) string {
+	elem := ""
+	for name := range types {
+		if len(name) > len(elem) && strings.HasPrefix(marshaller, name+"2") {
+			elem = name
+		}
+	}
+	return elem
 }
 
 // tableSource is the Go file of the table marshalList reads.
