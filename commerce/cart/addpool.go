@@ -21,6 +21,10 @@ var addSessionSettings = map[string]string{
 
 // NewAddPool returns a pool for WithAddPool, with cfg's settings (copied)
 // and those of addSessionSettings for every session. The caller closes it.
+// It opens connections as adds need them, up to cfg's MaxConns: with
+// groups of adds (the default) a few, since at most one group per two
+// processors runs at once, but a server now may hold up to twice cfg's
+// MaxConns connections in all.
 //
 // An add sends its plan settings as a statement of its own before the add
 // and the read, since they must not outlive its transaction on a
