@@ -21,10 +21,10 @@ var addSessionSettings = map[string]string{
 
 // NewAddPool returns a pool for WithAddPool, with cfg's settings (copied)
 // and those of addSessionSettings for every session. The caller closes it.
-// It opens connections as adds need them, up to cfg's MaxConns: with
-// groups of adds (the default) a few, since at most one group per two
-// processors runs at once, but a server now may hold up to twice cfg's
-// MaxConns connections in all.
+//
+// It holds at most addPoolConns connections (fewer if cfg says so): adds
+// use it only while they lead a group or run alone, so that is enough,
+// and a server's connections to Postgres grow by that much only.
 //
 // An add sends its plan settings as a statement of its own before the add
 // and the read, since they must not outlive its transaction on a
@@ -39,12 +39,22 @@ func NewAddPool(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error)
 		c.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	maps.Copy(c.ConnConfig.RuntimeParams, addSessionSettings)
+	c.MaxConns = min(c.MaxConns, addPoolConns())
 	return pgxpool.NewWithConfig(ctx, c)
 }
 
+// addPoolConns bounds the add pool: one connection per group that may run
+// at once (the default, see defaultAddGroups), again as many for adds that
+// find the slot free, and a group's worth of adds sent on alone after
+// their group failed. More adds at once wait for a connection, as they
+// would for a group.
+func addPoolConns() int32 { return int32(2*defaultAddGroups() + DefaultAddGroupSize) }
+
 // WithAddPool makes adds, alone and in groups, run on pool, which
 // NewAddPool made. Without it they run on the service's pool and send
-// their settings each time.
+// their settings each time, as they do when the service does not group
+// adds (WithAddGroups(0, …)): every add then runs alone, as many at once
+// as there are requests, more than the add pool holds.
 func WithAddPool(pool *pgxpool.Pool) Option { return func(s *Service) { s.addPool = pool } }
 
 // addsOn returns where adds run, alone or in a group, and the settings
@@ -52,7 +62,7 @@ func WithAddPool(pool *pgxpool.Pool) Option { return func(s *Service) { s.addPoo
 // sessions have them, or the service's pool.
 func (s *Service) addsOn(group bool) (*pgxpool.Pool, string) {
 	switch {
-	case s.addPool != nil:
+	case s.addPool != nil && s.combiner != nil:
 		return s.addPool, ""
 	case group:
 		return s.pool, groupSettings

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -471,5 +472,29 @@ func testConcurrentGroupsLoseNothing(t *testing.T, path addPath) {
 	grouped := slices.ContainsFunc(g.groupSizes(), func(n int) bool { return n > 1 })
 	if !grouped {
 		t.Fatalf("no add was grouped (groups %v): the test did not test groups", g.groupSizes())
+	}
+}
+
+// The add pool's sessions start with the adds' plan settings and lock
+// bound, and the pool stays small.
+func TestAddPoolSessions(t *testing.T) {
+	e := newEnv(t, nil)
+	addPool, err := cart.NewAddPool(t.Context(), e.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer addPool.Close()
+	for setting, want := range map[string]string{"plan_cache_mode": "force_generic_plan", "enable_hashjoin": "off",
+		"enable_mergejoin": "off", "lock_timeout": "50ms"} {
+		var got string
+		if err := addPool.QueryRow(t.Context(), "SELECT current_setting($1)", setting).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %s on the add pool, want %s", setting, got, want)
+		}
+	}
+	if n, main := addPool.Config().MaxConns, e.pool.Config().MaxConns; n > main || n > int32(2*runtime.GOMAXPROCS(0)+cart.DefaultAddGroupSize) {
+		t.Errorf("the add pool holds up to %d connections (the service's %d)", n, main)
 	}
 }
