@@ -248,6 +248,13 @@ func testGroupedAddsGetTheirOwnOutcomes(t *testing.T, path addPath) {
 			if after.Version != want {
 				t.Fatalf("version %d after the add, want %d", after.Version, want)
 			}
+			// A refused add to a cart the request reaches answers with the
+			// cart as the refusal left it, priced (read in the group's
+			// transaction, not again after it).
+			if r.err != nil && tc.token == nil && (r.c == nil || r.c.ID != after.ID || r.c.Version != after.Version ||
+				len(r.c.Lines) != len(after.Lines) || r.c.Cost.Total != after.Cost.Total) {
+				t.Fatalf("refused add answered %+v, want the cart as it is: %+v", r.c, after)
+			}
 		})
 	}
 	if got := g.groupSizes(); !slices.Equal(got, []int{1, len(cases)}) {

@@ -181,13 +181,18 @@ func (s *Service) find(ctx context.Context, q db.Querier, acc access, id commerc
 	if err != nil {
 		return nil, err
 	}
-	if err := s.complete(ctx, q, c); err != nil {
-		return nil, err
-	}
-	if err := s.price(ctx, c); err != nil {
+	if err := s.completeAndPrice(ctx, q, c); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// completeAndPrice gives a cart as read its lines' catalog side and its cost.
+func (s *Service) completeAndPrice(ctx context.Context, q db.Querier, c *Cart) error {
+	if err := s.complete(ctx, q, c); err != nil {
+		return err
+	}
+	return s.price(ctx, c)
 }
 
 // readSQL reads a cart and its lines with what must be current (prices), in

@@ -274,8 +274,9 @@ type addCall struct {
 	field     string
 }
 
-// addOutcome is what came of one add call: the changed cart (unpriced;
-// nil without a read), or why nothing changed (refused lines, errNoBump,
+// addOutcome is what came of one add call: its cart as the add left it
+// (unpriced; nil without a read, or when the cart is not reachable), and
+// why nothing changed, if nothing did (refused lines, errNoBump,
 // errCartMoved).
 type addOutcome struct {
 	cart *Cart
@@ -369,8 +370,11 @@ func addResults(br pgx.BatchResults, calls []*addCall, read bool) ([]addOutcome,
 	first := 1 // addSQL's ord of the call's first line
 	for i, a := range calls {
 		outs[i].err = a.outcome(lines[i], first)
-		if outs[i].err == nil && read {
-			if outs[i].cart = made[a.id]; outs[i].cart == nil {
+		if read {
+			// A refused add's cart is read too, as the refusal left it;
+			// one that is not reachable is not.
+			outs[i].cart = made[a.id]
+			if outs[i].err == nil && outs[i].cart == nil {
 				return nil, fmt.Errorf("cart: %s changed but not read back", a.id)
 			}
 		}
@@ -582,19 +586,11 @@ func (s *Service) change(ctx context.Context, op string, id commerce.ID, token s
 // run makes the change in its own transaction (with retries) and returns
 // the cart to read afterwards. On a refusal the given cart is read. run may
 // also return that cart already read in its transaction (unpriced, with
-// the request's access): it is then priced, not read again.
+// the request's access), as the change made it or, on a refusal, as it
+// left it: it is then priced, not read again.
 func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, token string, ifVersion *int, run func(access) (commerce.ID, *Cart, error)) (*Cart, error) {
 	acc := accessFor(ctx, token)
 	result, fresh, err := run(acc)
-	if err == nil && fresh != nil {
-		if err := s.complete(ctx, s.pool, fresh); err != nil {
-			return nil, fmt.Errorf("cart.%s: %w", op, err)
-		}
-		if err := s.price(ctx, fresh); err != nil {
-			return nil, fmt.Errorf("cart.%s: %w", op, err)
-		}
-		return fresh, nil
-	}
 	// Outbox events for cart changes, when a consumer needs them, go at
 	// the end of fn's transaction: outbox.Enqueue(ctx, tx, queue, id).
 	if err != nil && !errors.Is(err, errNoBump) && !isUserError(err) {
@@ -603,12 +599,20 @@ func (s *Service) changeInto(ctx context.Context, op string, id commerce.ID, tok
 	if ferr := s.fillStores(ctx, err); ferr != nil {
 		return nil, fmt.Errorf("cart.%s: %w", op, ferr)
 	}
-	if err != nil {
-		result = id
-	}
-	c, rerr := s.find(ctx, s.pool, acc, result)
-	if commerce.ErrorCode(rerr) == commerce.ErrNotFound {
-		rerr = s.unreachable(ctx, acc, result, "cartId")
+	var (
+		c    *Cart
+		rerr error
+	)
+	if fresh != nil {
+		c, rerr = fresh, s.completeAndPrice(ctx, s.pool, fresh)
+	} else {
+		if err != nil {
+			result = id
+		}
+		c, rerr = s.find(ctx, s.pool, acc, result)
+		if commerce.ErrorCode(rerr) == commerce.ErrNotFound {
+			rerr = s.unreachable(ctx, acc, result, "cartId")
+		}
 	}
 	if rerr != nil {
 		return nil, fmt.Errorf("cart.%s: %w", op, rerr)
