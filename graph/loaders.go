@@ -28,8 +28,17 @@ type loaders struct {
 	channelID commerce.ID
 
 	// Built on first use (see lazy): most operations use few of them.
-	variants, priceRanges, prices, stock, options, media, categoryLinks, products,
-	transitions, payments, returns lazy
+	variants      lazy[[]catalog.Variant]
+	priceRanges   lazy[*catalog.PriceRange]
+	prices        lazy[*catalog.Price]
+	stock         lazy[[]inventory.Level]
+	options       lazy[[]catalog.Option]
+	media         lazy[[]catalog.Media]
+	categoryLinks lazy[[]catalog.ProductCategory]
+	products      lazy[*catalog.Product]
+	transitions   lazy[[]order.Transition]
+	payments      lazy[[]order.Payment]
+	returns       lazy[[]*returns.Return]
 
 	locations  *index[location.Location]
 	categories *index[catalog.Category]
@@ -42,15 +51,15 @@ type loaders struct {
 // lazy holds a loader built on first use. Building every loader for every
 // operation cost ~100 allocations a request, as much as a cart add's
 // database work allocates (docs/performance.md, issue 4).
-type lazy struct {
+type lazy[V any] struct {
 	once   sync.Once
-	loader any // a loader[V]
+	loader loader[V]
 }
 
-// lazily returns the loader z holds, built by build the first time.
-func lazily[V any](z *lazy, build func() loader[V]) loader[V] {
+// get returns the loader z holds, built by build the first time.
+func (z *lazy[V]) get(build func() loader[V]) loader[V] {
 	z.once.Do(func() { z.loader = build() })
-	return z.loader.(loader[V])
+	return z.loader
 }
 
 // loader is a batching loader that can also be primed: loaded at once, by
@@ -105,7 +114,7 @@ func newLoaders(s Services, ch *channel.Channel) *loaders {
 }
 
 func (l *loaders) priceRangeByProduct() loader[*catalog.PriceRange] {
-	return lazily(&l.priceRanges, func() loader[*catalog.PriceRange] {
+	return l.priceRanges.get(func() loader[*catalog.PriceRange] {
 		return one(func(ctx context.Context, ids []commerce.ID) ([]catalog.PriceRange, error) {
 			return l.services.Catalog.FindPriceRangesByProductIDs(ctx, ids, l.currency)
 		}, func(r catalog.PriceRange) commerce.ID { return r.ProductID })
@@ -113,7 +122,7 @@ func (l *loaders) priceRangeByProduct() loader[*catalog.PriceRange] {
 }
 
 func (l *loaders) priceByVariant() loader[*catalog.Price] {
-	return lazily(&l.prices, func() loader[*catalog.Price] {
+	return l.prices.get(func() loader[*catalog.Price] {
 		return one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Price, error) {
 			return l.services.Catalog.FindPricesByVariantIDs(ctx, ids, l.currency)
 		}, func(p catalog.Price) commerce.ID { return p.VariantID })
@@ -121,31 +130,31 @@ func (l *loaders) priceByVariant() loader[*catalog.Price] {
 }
 
 func (l *loaders) stockByVariant() loader[[]inventory.Level] {
-	return lazily(&l.stock, func() loader[[]inventory.Level] {
+	return l.stock.get(func() loader[[]inventory.Level] {
 		return many(l.services.Inventory.FindLevelsByVariantIDs, func(l inventory.Level) commerce.ID { return l.VariantID })
 	})
 }
 
 func (l *loaders) optionsByProduct() loader[[]catalog.Option] {
-	return lazily(&l.options, func() loader[[]catalog.Option] {
+	return l.options.get(func() loader[[]catalog.Option] {
 		return many(l.services.Catalog.FindOptionsByProductIDs, func(o catalog.Option) commerce.ID { return o.ProductID })
 	})
 }
 
 func (l *loaders) mediaByProduct() loader[[]catalog.Media] {
-	return lazily(&l.media, func() loader[[]catalog.Media] {
+	return l.media.get(func() loader[[]catalog.Media] {
 		return many(l.services.Catalog.FindMediaByProductIDs, func(m catalog.Media) commerce.ID { return m.ProductID })
 	})
 }
 
 func (l *loaders) categoriesByProduct() loader[[]catalog.ProductCategory] {
-	return lazily(&l.categoryLinks, func() loader[[]catalog.ProductCategory] {
+	return l.categoryLinks.get(func() loader[[]catalog.ProductCategory] {
 		return many(l.services.Catalog.FindCategoryLinksByProductIDs, func(c catalog.ProductCategory) commerce.ID { return c.ProductID })
 	})
 }
 
 func (l *loaders) productByID() loader[*catalog.Product] {
-	return lazily(&l.products, func() loader[*catalog.Product] {
+	return l.products.get(func() loader[*catalog.Product] {
 		return one(func(ctx context.Context, ids []commerce.ID) ([]catalog.Product, error) {
 			return l.services.Catalog.FindProductsByIDs(ctx, l.channelID, ids)
 		}, func(p catalog.Product) commerce.ID { return p.ID })
@@ -156,19 +165,19 @@ func (l *loaders) productByID() loader[*catalog.Product] {
 // (FindOrder, FindCustomerOrders): they check none.
 
 func (l *loaders) transitionsByOrder() loader[[]order.Transition] {
-	return lazily(&l.transitions, func() loader[[]order.Transition] {
+	return l.transitions.get(func() loader[[]order.Transition] {
 		return grouped(l.services.Orders.FindTransitionsByOrderIDs)
 	})
 }
 
 func (l *loaders) paymentsByOrder() loader[[]order.Payment] {
-	return lazily(&l.payments, func() loader[[]order.Payment] {
+	return l.payments.get(func() loader[[]order.Payment] {
 		return grouped(l.services.Orders.FindPaymentsByOrderIDs)
 	})
 }
 
 func (l *loaders) returnsByOrder() loader[[]*returns.Return] {
-	return lazily(&l.returns, func() loader[[]*returns.Return] {
+	return l.returns.get(func() loader[[]*returns.Return] {
 		return many(func(ctx context.Context, ids []commerce.ID) ([]*returns.Return, error) {
 			if l.services.Returns == nil {
 				return nil, nil // without the returns service, no order has any
@@ -179,7 +188,7 @@ func (l *loaders) returnsByOrder() loader[[]*returns.Return] {
 }
 
 func (l *loaders) variantsByProduct() loader[[]catalog.Variant] {
-	return lazily(&l.variants, func() loader[[]catalog.Variant] {
+	return l.variants.get(func() loader[[]catalog.Variant] {
 		return many(func(ctx context.Context, ids []commerce.ID) ([]catalog.Variant, error) {
 			return l.services.Catalog.FindVariantsWithPrices(ctx, ids, l.currency)
 		}, func(v catalog.Variant) commerce.ID { return v.ProductID })
