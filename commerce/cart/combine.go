@@ -17,15 +17,16 @@ import (
 // Postgres is not the work on its rows but what every transaction and
 // every statement pays: the commit and its WAL flush, the round trip's
 // system calls, and starting up the executor for the add's plan of some
-// 50 nodes. Shared by a group, these are what lets 16 carts edited in parallel go
-// past what one transaction per add allows (docs/performance.md, issue 4).
+// 50 nodes. Shared by a group, these are what lets 16 carts edited in
+// parallel go past what one transaction per add allows
+// (docs/performance.md, issue 4).
 //
 // At most limit groups run at once. An add that finds one free runs at
 // once, alone if nothing waits: a cart edited in a loop is never delayed.
 // The others wait; when a group's statements have answered, the first
 // waiting add leads the next group, taking with it up to max-1 adds that
 // wait behind it, one per cart (addSQL takes a cart once). The next group
-// so runs while the previous one's COMMIT is flushed to disk; the adds of
+// so runs while the previous one's commit is flushed to disk; the adds of
 // a group learn their outcome only once it is committed.
 //
 // A group is only an optimisation: whenever it cannot give an add its
@@ -149,7 +150,7 @@ func (cb *combiner) lead(ctx context.Context, s *Service, j *addJob) {
 	}
 	// pass hands the running slot on to the first add still waiting, if
 	// any; a group does so as soon as its statements have answered, while
-	// its COMMIT is flushed to disk: the next group's statements then run
+	// its commit is flushed to disk: the next group's statements then run
 	// during that wait instead of after it.
 	passed := false
 	pass := func() {
@@ -201,7 +202,7 @@ const groupSettings = addPlans + `, set_config('lock_timeout', '50ms', true)`
 
 // runGroup runs the adds of group, each to another cart, in one
 // transaction and sets each one's outcome (see combiner). It calls
-// answered once the statements have answered, before the COMMIT's answer:
+// answered once the statements have answered, before the commit's answer:
 // the outcomes are only final after it.
 func (s *Service) runGroup(ctx context.Context, group []*addJob, answered func()) {
 	// Carts by id, whatever order the adds came in (see combiner).
