@@ -264,7 +264,7 @@ func testGroupedAddsGetTheirOwnOutcomes(t *testing.T, path addPath) {
 
 // A group whose transaction fails commits nothing, and each of its adds
 // is then run alone: every add lands exactly once. It fails in its
-// statements, or at COMMIT, after the group has passed its slot on to the
+// statements, or at commit, after the group has passed its slot on to the
 // next (see combiner.lead).
 func TestFailedGroupRunsItsAddsAlone(t *testing.T) { onEachAddPath(t, testFailedGroupRunsItsAddsAlone) }
 
