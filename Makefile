@@ -16,7 +16,7 @@ test: ## run the whole test suite (real Postgres, race detector)
 # gqlgen prints commerce.ID (an alias of uuid.UUID) under either name, at
 # random, when type aliases are materialized; without them it always writes
 # uuid.UUID, so the output is the same on every run and `make check` is stable.
-# genlists then points list marshalling at graph/generated/lists.go (see there).
+# genlists then points list marshalling and deferred paths at graph/generated/lists.go (see there).
 generate: ## regenerate gqlgen and templ code (committed)
 	GODEBUG=gotypesalias=0 $(GO) tool gqlgen generate
 	$(GO) run ./graph/internal/genlists

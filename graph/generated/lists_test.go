@@ -134,3 +134,21 @@ func TestMarshalList(t *testing.T) {
 		}
 	})
 }
+
+// An object's path is computed for its deferred fields only: with some it
+// is the object's path, without any it is nil.
+func TestDeferredPath(t *testing.T) {
+	ctx := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Alias: "cart"}}})
+	i := 2
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+	want := graphql.GetPath(ctx)
+	if len(want) != 2 {
+		t.Fatalf("the test's context has path %v, want cart[2]", want)
+	}
+	if got := deferredPath(ctx, map[string]*graphql.FieldSetView{"later": nil}); got.String() != want.String() {
+		t.Errorf("with a deferred field: path %v, want %v", got, want)
+	}
+	if got := deferredPath(ctx, map[string]*graphql.FieldSetView{}); got != nil {
+		t.Errorf("without deferred fields: path %v, want nil", got)
+	}
+}

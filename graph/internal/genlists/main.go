@@ -1,6 +1,8 @@
 // Command genlists makes gqlgen's generated code marshal a list in order
 // when nothing selected under its elements can wait (see marshalList in
-// graph/generated/lists.go). `make generate` runs it after gqlgen.
+// graph/generated/lists.go), and compute an object's path for its
+// deferred fields only when it has any (see deferredPath there). `make
+// generate` runs it after gqlgen.
 //
 // gqlgen gives every element of every list of objects a goroutine of its
 // own, so that the elements' resolvers run at once and their dataloaders
@@ -44,12 +46,15 @@ func run(file string) error {
 	if len(types) == 0 {
 		return fmt.Errorf("%s: no object marshaller found: has gqlgen's output changed?", file)
 	}
-	out, err := format.Source(rewriteLists(src, types))
+	out, err := format.Source(rewriteDeferredPaths(rewriteLists(src, types)))
 	if err != nil {
 		return err
 	}
 	if !bytes.Contains(out, []byte("ec.marshalList(")) {
 		return fmt.Errorf("%s: no list marshalling found to rewrite: has gqlgen's output changed?", file)
+	}
+	if !bytes.Contains(out, []byte(deferredPathCall)) || bytes.Contains(out, []byte("graphql.GetPath(ctx)")) {
+		return fmt.Errorf("%s: the deferred groups' paths were not all rewritten: has gqlgen's output changed?", file)
 	}
 	if err := os.WriteFile(file, out, 0o644); err != nil {
 		return err
@@ -117,6 +122,16 @@ func rewriteLists(src []byte, types map[string]objectType) []byte {
 		}
 		return listMarshal.ReplaceAll(call, []byte(fmt.Sprintf(listRewritten, elem)))
 	})
+}
+
+var deferredGroupPath = regexp.MustCompile(`(Defers:\s+deferLabelToView,\n\s+Path:\s+)graphql\.GetPath\(ctx\),`)
+
+const deferredPathCall = "deferredPath(ctx, deferLabelToView)"
+
+// rewriteDeferredPaths makes every object marshaller compute the path it
+// hands to ProcessDeferredGroup only when it has deferred fields.
+func rewriteDeferredPaths(src []byte) []byte {
+	return deferredGroupPath.ReplaceAll(src, []byte("${1}"+deferredPathCall+","))
 }
 
 // elementType returns the object type an element marshaller marshals, ""

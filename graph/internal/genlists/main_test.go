@@ -8,7 +8,8 @@ import (
 // A list of an object type is pointed at marshalList with the table's
 // name for it, even when another type's name is a prefix of it; a list of
 // anything else keeps gqlgen's marshalling; the table lists the fields
-// handed to out.Concurrently.
+// handed to out.Concurrently. A deferred group's path is computed only
+// when it has deferred fields.
 func TestRewrite(t *testing.T) {
 	src := []byte(`func (ec *executionContext) _Line(ctx context.Context, sel ast.SelectionSet, obj *cart.Line) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, lineImplementors)
@@ -73,6 +74,15 @@ func (ec *executionContext) marshalNKind2ᚕ(ctx context.Context, sel ast.Select
 	}
 	if n := strings.Count(out, "graphql.MarshalSliceConcurrently("); n != 1 {
 		t.Errorf("%d lists left to gqlgen, want 1 (the enum's)", n)
+	}
+	deferred := `	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+	})
+`
+	if got, want := string(rewriteDeferredPaths([]byte(deferred))), strings.Replace(deferred, "graphql.GetPath(ctx)", deferredPathCall, 1); got != want {
+		t.Errorf("deferred group rewritten as\n%s\nwant\n%s", got, want)
 	}
 	if table := string(tableSource(types)); !strings.Contains(table, `"Line": {lineImplementors, []string{"merchandise"}},`) {
 		t.Errorf("table:\n%s", table)
