@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"runtime"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -31,7 +30,9 @@ type Limits struct {
 	MaxTokens     int           // lexer tokens in one document
 	MaxBodyBytes  int64         // request body size
 	Timeout       time.Duration // one query or mutation, end to end
-	MaxInFlight   int           // queries and mutations running at once (0: three per CPU)
+	// Operations executing at once, queries and mutations each on their
+	// own (0: three queries and eight mutations per CPU); see inFlight.
+	MaxQueriesInFlight, MaxMutationsInFlight int
 }
 
 // Options configure the GraphQL handler.
@@ -89,7 +90,7 @@ func NewHandler(svc Services, opts Options) http.Handler {
 			return channel.NewContext(ctx, ch), nil, nil
 		},
 	})
-	srv.AddTransport(httpTransport{maxBodyBytes: opts.MaxBodyBytes})
+	srv.AddTransport(httpTransport{maxBodyBytes: opts.MaxBodyBytes, inFlight: newInFlight(opts.MaxQueriesInFlight, opts.MaxMutationsInFlight)})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.MaxTokens)
@@ -118,10 +119,9 @@ func NewHandler(svc Services, opts Options) http.Handler {
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 
-	var h http.Handler = limitInFlight(opts.MaxInFlight, opts.Timeout,
-		resolveChannel(svc.Channels, opts.Timeout, withClient(opts.TrustedProxies, authenticateBearer(opts.Staff, svc.Customers, srv))))
+	var h http.Handler = resolveChannel(svc.Channels, opts.Timeout, withClient(opts.TrustedProxies, authenticateBearer(opts.Staff, svc.Customers, srv)))
 	if opts.Cache != nil {
-		// Outside the in-flight bound: a hit needs no slot.
+		// A hit needs no in-flight slot (see inFlight): it executes nothing.
 		opts.Cache.maxBody = opts.MaxBodyBytes
 		h = opts.Cache.middleware(h)
 	}
@@ -154,44 +154,3 @@ func resolveChannel(channels *channel.Service, timeout time.Duration, next http.
 }
 
 type channelErrKey struct{}
-
-// limitInFlight lets at most max queries and mutations run at once (0 means
-// three per CPU); the others wait their turn, up to the request timeout. Two
-// cores gain nothing from sixty-four listings of hundreds of goroutines each
-// at once: they only multiply the heap, the stacks and the GC's work, and
-// every request ends up slower. Websockets are not counted: a subscription
-// is idle most of its life.
-func limitInFlight(max int, wait time.Duration, next http.Handler) http.Handler {
-	if max <= 0 {
-		max = 3 * runtime.GOMAXPROCS(0)
-	}
-	if wait <= 0 {
-		wait = time.Minute
-	}
-	slots := make(chan struct{}, max)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		select {
-		case slots <- struct{}{}: // a free slot: no timer needed
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-			return
-		default:
-		}
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-		case <-r.Context().Done():
-			// The client gave up while queued; there is nobody to answer.
-		case <-timer.C:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, mediaJSON, http.StatusServiceUnavailable, codeTimeout, "the server is busy; try again shortly")
-		}
-	})
-}

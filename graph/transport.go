@@ -35,6 +35,7 @@ const (
 // strictly; every rejection here is a GraphQL error body with a code.
 type httpTransport struct {
 	maxBodyBytes int64
+	inFlight     *inFlight
 }
 
 var _ graphql.Transport = httpTransport{}
@@ -138,6 +139,11 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		writeError(w, media, http.StatusMethodNotAllowed, codeMethodNotAllowed, "only queries may be sent with GET; send mutations with POST")
 		return
 	}
+	release, ok := t.inFlight.enter(w, r, media, opCtx.Operation.Operation)
+	if !ok {
+		return
+	}
+	defer release()
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
 	writeResponse(w, media, http.StatusOK, responses(ctx))
 }

@@ -100,7 +100,12 @@ func loadConfig(dev bool, args []string, getenv func(string) string) (Config, er
 	r.integer("OMNICANAL_GRAPHQL_MAX_COMPLEXITY", &c.GraphQL.MaxComplexity)
 	r.integer("OMNICANAL_GRAPHQL_MAX_DEPTH", &c.GraphQL.MaxDepth)
 	r.integer("OMNICANAL_GRAPHQL_MAX_TOKENS", &c.GraphQL.MaxTokens)
-	r.integer("OMNICANAL_GRAPHQL_MAX_IN_FLIGHT", &c.GraphQL.MaxInFlight)
+	r.integer("OMNICANAL_GRAPHQL_MAX_QUERIES_IN_FLIGHT", &c.GraphQL.MaxQueriesInFlight)
+	r.integer("OMNICANAL_GRAPHQL_MAX_MUTATIONS_IN_FLIGHT", &c.GraphQL.MaxMutationsInFlight)
+	if getenv("OMNICANAL_GRAPHQL_MAX_IN_FLIGHT") != "" {
+		// Not silently ignored: the operator meant to bound something.
+		r.errs = append(r.errs, errors.New("OMNICANAL_GRAPHQL_MAX_IN_FLIGHT is now two settings: OMNICANAL_GRAPHQL_MAX_QUERIES_IN_FLIGHT and OMNICANAL_GRAPHQL_MAX_MUTATIONS_IN_FLIGHT"))
+	}
 	var body int
 	body = int(c.GraphQL.MaxBodyBytes)
 	r.integer("OMNICANAL_GRAPHQL_MAX_BODY_BYTES", &body)
@@ -153,7 +158,7 @@ func (c Config) validate() error {
 		}
 	}
 	l := c.GraphQL
-	if l.MaxComplexity <= 0 || l.MaxDepth <= 0 || l.MaxTokens <= 0 || l.MaxBodyBytes <= 0 || l.Timeout <= 0 || l.MaxInFlight < 0 {
+	if l.MaxComplexity <= 0 || l.MaxDepth <= 0 || l.MaxTokens <= 0 || l.MaxBodyBytes <= 0 || l.Timeout <= 0 || l.MaxQueriesInFlight < 0 || l.MaxMutationsInFlight < 0 {
 		errs = append(errs, errors.New("OMNICANAL_GRAPHQL_* limits must be positive"))
 	}
 	if c.CacheTTL < 0 {
@@ -184,7 +189,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("graphql_max_tokens", c.GraphQL.MaxTokens),
 		slog.Int64("graphql_max_body_bytes", c.GraphQL.MaxBodyBytes),
 		slog.Duration("graphql_timeout", c.GraphQL.Timeout),
-		slog.Int("graphql_max_in_flight", c.GraphQL.MaxInFlight),
+		slog.Int("graphql_max_queries_in_flight", c.GraphQL.MaxQueriesInFlight),
+		slog.Int("graphql_max_mutations_in_flight", c.GraphQL.MaxMutationsInFlight),
 		slog.Bool("graphiql", c.GraphiQL),
 		slog.Duration("graphql_cache_ttl", c.CacheTTL),
 		slog.Any("trusted_proxies", c.TrustedProxies),

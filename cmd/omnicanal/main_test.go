@@ -47,6 +47,9 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		"OMNICANAL_GRAPHQL_TIMEOUT":        "3s",
 		"OMNICANAL_GRAPHQL_MAX_BODY_BYTES": "2048",
 		"OMNICANAL_GRAPHIQL":               "true",
+
+		"OMNICANAL_GRAPHQL_MAX_QUERIES_IN_FLIGHT":   "5",
+		"OMNICANAL_GRAPHQL_MAX_MUTATIONS_IN_FLIGHT": "7",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +58,8 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		t.Errorf("the --addr flag must win over OMNICANAL_ADDR, got %q", cfg.Addr)
 	}
 	if cfg.DataDir != "/var/lib/omnicanal" || cfg.StripeSecretKey != "sk_test_from_file" || cfg.StripeWebhookSecret != "whsec_from_env" || cfg.StripeAPIBase != "http://localhost:12111" || cfg.LogLevel != slog.LevelDebug ||
-		cfg.GraphQL.MaxDepth != 9 || cfg.GraphQL.Timeout != 3*time.Second || cfg.GraphQL.MaxBodyBytes != 2048 || !cfg.GraphiQL {
+		cfg.GraphQL.MaxDepth != 9 || cfg.GraphQL.Timeout != 3*time.Second || cfg.GraphQL.MaxBodyBytes != 2048 || !cfg.GraphiQL ||
+		cfg.GraphQL.MaxQueriesInFlight != 5 || cfg.GraphQL.MaxMutationsInFlight != 7 {
 		t.Errorf("config not read from the environment: %+v", cfg)
 	}
 
@@ -85,6 +89,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		"database URL":   {"DATABASE_URL": "not a url with password hunter2"},
 		"empty address":  {"OMNICANAL_ADDR": " "},
 		"stripe base":    {"STRIPE_API_BASE": "localhost:12111 hunter2"},
+		// Split in two: an operator who set it must choose.
+		"old in-flight bound":      {"OMNICANAL_GRAPHQL_MAX_IN_FLIGHT": "6"},
+		"negative mutations bound": {"OMNICANAL_GRAPHQL_MAX_MUTATIONS_IN_FLIGHT": "-1"},
 	}
 	for name, kv := range cases {
 		t.Run(name, func(t *testing.T) {
