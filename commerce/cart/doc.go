@@ -34,6 +34,10 @@
 // so 100 concurrent adds of one unit give exactly 100 units on one line.
 // Checks that concern a line's current quantity (stock) are evaluated by
 // Postgres on the latest row version, in the statement that changes it.
+// The one change that does not come from here, a variant deleted from the
+// catalog (its lines cascade), bumps the version of the carts it leaves
+// through a trigger (migration 0019), so it too reaches ifVersion and the
+// devices watching.
 //
 // A cartLinesAdd is one statement (addSQL: the checks, the bump and the
 // line upserts, all or nothing) followed, still under the cart's lock, by

@@ -2,6 +2,7 @@ package cart_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -221,5 +222,58 @@ func TestOnlyWatchedCartsAreNotified(t *testing.T) {
 	n, err := conn.Conn().WaitForNotification(ctx)
 	if err != nil || n.Payload != c.ID.String() {
 		t.Fatalf("the watched cart's change: notification %+v, %v", n, err)
+	}
+}
+
+// A variant deleted from the catalog leaves the carts that held it (the
+// lines cascade): that is a change of those carts like any other. Their
+// version grows, a device still at the old version gets CONFLICT, and
+// those watching are told. A cart's own removal of a line still bumps its
+// version by one, not two.
+func TestVariantDeletionChangesCarts(t *testing.T) {
+	e := newEnv(t, nil)
+	web := e.on(t, demo.KeyWebEU)
+	vs := stocked(t, 3, 5)
+	c, token, err := e.svc.CreateCart(web, cart.CreateInput{Lines: []cart.LineInput{{VariantID: vs[0], Quantity: 1}, {VariantID: vs[1], Quantity: 1}, {VariantID: vs[2], Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Version
+	conn, err := e.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(t.Context(), "LISTEN cart"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(t.Context(), `INSERT INTO live_watches (channel, id, instance, expires_at)
+		VALUES ('cart', $1, $2, now() + interval '1 minute')`, c.ID, commerce.NewID()); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := e.pool.Exec(t.Context(), `DELETE FROM variants WHERE id = $1`, vs[0]); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if n, err := conn.Conn().WaitForNotification(ctx); err != nil || n.Payload != c.ID.String() {
+		t.Fatalf("the variant's deletion: notification %+v, %v", n, err)
+	}
+	c, err = e.svc.FindCart(web, c.ID, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != before+1 || len(c.Lines) != 2 || slices.ContainsFunc(c.Lines, func(l cart.Line) bool { return l.Variant.ID == vs[0] }) {
+		t.Fatalf("after the deletion: version %d (was %d), lines %+v", c.Version, before, c.Lines)
+	}
+	if _, err := e.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: vs[1], Quantity: 1}}, &before); code(err) != commerce.ErrConflict {
+		t.Errorf("an add at the version before the deletion: %v", err)
+	}
+
+	v := c.Version
+	c, err = e.svc.RemoveLines(web, c.ID, token, []commerce.ID{c.Lines[0].ID}, nil)
+	if err != nil || c.Version != v+1 {
+		t.Fatalf("a line removed by the cart's own change: version %d, want %d (%v)", c.Version, v+1, err)
 	}
 }
