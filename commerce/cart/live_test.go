@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/omnicanal/omnicanal/commerce"
 	"github.com/omnicanal/omnicanal/commerce/cart"
 	"github.com/omnicanal/omnicanal/commerce/demo"
@@ -192,14 +194,7 @@ func TestOnlyWatchedCartsAreNotified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := e.pool.Acquire(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(t.Context(), "LISTEN cart"); err != nil {
-		t.Fatal(err)
-	}
+	conn := e.listen(t, "cart")
 	add := func() {
 		t.Helper()
 		if _, err := e.svc.AddLines(web, c.ID, token, []cart.LineInput{{VariantID: v, Quantity: 1}}, nil); err != nil {
@@ -212,10 +207,7 @@ func TestOnlyWatchedCartsAreNotified(t *testing.T) {
 	if n, err := conn.Conn().WaitForNotification(ctx); err == nil {
 		t.Fatalf("an unwatched cart's change was notified: %s", n.Payload)
 	}
-	if _, err := e.pool.Exec(t.Context(), `INSERT INTO live_watches (channel, id, instance, expires_at)
-		VALUES ('cart', $1, $2, now() + interval '1 minute')`, c.ID, commerce.NewID()); err != nil {
-		t.Fatal(err)
-	}
+	e.watched(t, c.ID)
 	add()
 	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -239,18 +231,8 @@ func TestVariantDeletionChangesCarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := c.Version
-	conn, err := e.pool.Acquire(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(t.Context(), "LISTEN cart"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.pool.Exec(t.Context(), `INSERT INTO live_watches (channel, id, instance, expires_at)
-		VALUES ('cart', $1, $2, now() + interval '1 minute')`, c.ID, commerce.NewID()); err != nil {
-		t.Fatal(err)
-	}
+	conn := e.listen(t, "cart")
+	e.watched(t, c.ID)
 
 	if _, err := e.pool.Exec(t.Context(), `DELETE FROM variants WHERE id = $1`, vs[0]); err != nil {
 		t.Fatal(err)
@@ -275,5 +257,30 @@ func TestVariantDeletionChangesCarts(t *testing.T) {
 	c, err = e.svc.RemoveLines(web, c.ID, token, []commerce.ID{c.Lines[0].ID}, nil)
 	if err != nil || c.Version != v+1 {
 		t.Fatalf("a line removed by the cart's own change: version %d, want %d (%v)", c.Version, v+1, err)
+	}
+}
+
+// listen returns a connection of the pool listening on channel, released
+// at the end of the test.
+func (e *env) listen(t *testing.T, channel string) *pgxpool.Conn {
+	t.Helper()
+	conn, err := e.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Release)
+	if _, err := conn.Exec(t.Context(), "LISTEN "+channel); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// watched records a watch of the cart, as a server instance does for its
+// subscribers, so that its changes are notified.
+func (e *env) watched(t *testing.T, id commerce.ID) {
+	t.Helper()
+	if _, err := e.pool.Exec(t.Context(), `INSERT INTO live_watches (channel, id, instance, expires_at)
+		VALUES ('cart', $1, $2, now() + interval '1 minute')`, id, commerce.NewID()); err != nil {
+		t.Fatal(err)
 	}
 }

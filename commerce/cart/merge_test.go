@@ -57,14 +57,7 @@ func TestMergeRule(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	listener, err := e.pool.Acquire(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer listener.Release()
-	if _, err := listener.Exec(t.Context(), "LISTEN cart_merged"); err != nil {
-		t.Fatal(err)
-	}
+	listener := e.listen(t, "cart_merged")
 
 	// Alice signs in at the kiosk and claims the guest cart.
 	m, err := e.svc.SetBuyerIdentity(commerce.WithCustomer(kiosk, alice), g.ID, gt, nil)
