@@ -46,37 +46,24 @@ func newInFlight(queries, mutations int) *inFlight {
 	return &inFlight{queries: make(chan struct{}, queries), mutations: make(chan struct{}, mutations)}
 }
 
-// errBusy: no slot came free before the request's deadline.
-var errBusy = errors.New("graph: no slot came free in time")
-
-// acquire takes a slot for an operation of kind op, waiting while there is
-// none, and returns the function that gives it back. It fails with errBusy
-// at the request's deadline, or with the context's error when the client
-// went away.
-func (f *inFlight) acquire(ctx context.Context, op ast.Operation) (release func(), err error) {
+// enter takes a slot for an operation of kind op, waiting while there is
+// none, and returns the function that gives it back. When no slot comes
+// free before the request's deadline it answers 503 TIMEOUT with
+// Retry-After; when the client went away, nothing. Either way it returns
+// false, and the request is answered.
+func (f *inFlight) enter(w http.ResponseWriter, r *http.Request, media string, op ast.Operation) (release func(), ok bool) {
 	slots := f.queries
 	if op == ast.Mutation {
 		slots = f.mutations
 	}
 	select {
 	case slots <- struct{}{}:
-		return func() { <-slots }, nil
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, errBusy
+		return func() { <-slots }, true
+	case <-r.Context().Done():
+		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, media, http.StatusServiceUnavailable, codeTimeout, "the server is busy; try again shortly")
 		}
-		return nil, ctx.Err()
+		return nil, false
 	}
-}
-
-// enter is acquire for httpTransport: when no slot is had, it answers the
-// request (503 TIMEOUT with Retry-After past the deadline; nothing when the
-// client went away) and returns false.
-func (f *inFlight) enter(w http.ResponseWriter, r *http.Request, media string, op ast.Operation) (release func(), ok bool) {
-	release, err := f.acquire(r.Context(), op)
-	if errors.Is(err, errBusy) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, media, http.StatusServiceUnavailable, codeTimeout, "the server is busy; try again shortly")
-	}
-	return release, err == nil
 }
