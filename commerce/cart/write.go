@@ -242,7 +242,14 @@ func sendAdds(ctx context.Context, q batchSender, calls []*addCall, settings str
 	}
 	queueAdds(batch, calls, commit)
 	br := q.SendBatch(ctx, batch)
-	outs, err := addsAnswered(br, settings != "", calls, commit)
+	var err error
+	if settings != "" {
+		_, err = br.Exec()
+	}
+	var outs []addOutcome
+	if err == nil {
+		outs, err = addResults(br, calls, commit)
+	}
 	if err == nil && answered != nil {
 		answered()
 	}
@@ -252,16 +259,6 @@ func sendAdds(ctx context.Context, q batchSender, calls []*addCall, settings str
 		return nil, cerr
 	}
 	return outs, err
-}
-
-// addsAnswered reads the answers of sendAdds' batch up to the commit.
-func addsAnswered(br pgx.BatchResults, settings bool, calls []*addCall, read bool) ([]addOutcome, error) {
-	if settings {
-		if _, err := br.Exec(); err != nil {
-			return nil, err
-		}
-	}
-	return addResults(br, calls, read)
 }
 
 // addCall is one add of lines to one cart, as sendAdds takes it.
