@@ -5,13 +5,9 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/omnicanal/omnicanal/commerce/cart"
-	"github.com/omnicanal/omnicanal/commerce/commercetest"
 	"github.com/omnicanal/omnicanal/commerce/offer"
 	"github.com/omnicanal/omnicanal/graph"
-	"github.com/omnicanal/omnicanal/internal/pgxuuid"
 	"github.com/omnicanal/omnicanal/internal/reqid"
 )
 
@@ -28,19 +24,8 @@ const cartAddBench = `mutation CartAdd($cartId: ID!, $token: String, $variantId:
 // as loadgen's cartAdd sends it (docs/performance.md, issue 4). It reports
 // the server's CPU per add (not Postgres's) and its statements.
 func BenchmarkCartLinesAdd(b *testing.B) {
-	cfg, err := pgxpool.ParseConfig(commercetest.URL(b, commercetest.WithSeed("demo", seedDemo)))
-	if err != nil {
-		b.Fatal(err)
-	}
 	counter := &statementCounter{}
-	cfg.MaxConns = 20 // as benchHandler, and as cmd/omnicanal builds the server's
-	cfg.AfterConnect = pgxuuid.AfterConnect
-	cfg.ConnConfig.Tracer = counter
-	pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
+	pool, cfg := tracedDemoDB(b, counter)
 	svc := services(pool)
 	svc.Offers = offer.NewService(pool)
 	addPool, err := cart.NewAddPool(b.Context(), cfg) // counted by the same tracer

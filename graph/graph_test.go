@@ -27,6 +27,7 @@ import (
 	"github.com/omnicanal/omnicanal/commerce/inventory"
 	"github.com/omnicanal/omnicanal/commerce/location"
 	"github.com/omnicanal/omnicanal/graph"
+	"github.com/omnicanal/omnicanal/internal/pgxuuid"
 	"github.com/omnicanal/omnicanal/internal/reqid"
 	"github.com/omnicanal/omnicanal/search"
 )
@@ -61,14 +62,17 @@ func demoDB(t *testing.T) *pgxpool.Pool {
 	return commercetest.NewDB(t, commercetest.WithSeed("demo", seedDemo))
 }
 
-// tracedDemoDB is demoDB on a pool whose statements tracer sees; it also
-// returns the pool's config, for another pool traced the same way.
-func tracedDemoDB(t *testing.T, tracer pgx.QueryTracer) (*pgxpool.Pool, *pgxpool.Config) {
+// tracedDemoDB is demoDB on a pool whose statements tracer sees, set up
+// as cmd/omnicanal sets up the server's (20 connections, the uuid codec);
+// it also returns the pool's config, for another pool traced the same way.
+func tracedDemoDB(t testing.TB, tracer pgx.QueryTracer) (*pgxpool.Pool, *pgxpool.Config) {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(commercetest.URL(t, commercetest.WithSeed("demo", seedDemo)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.MaxConns = 20
+	cfg.AfterConnect = pgxuuid.AfterConnect
 	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
